@@ -23,6 +23,16 @@ export const en = {
   E_TLS: 'TLS with {server} failed: {what}. Check the server name; --insecure skips the check (not advised).',
   E_TARGET: 'The server {server} refused: {what}.',
   E_AUTH: 'Sign-in to {server} as {user} failed: {what}.',
+  E_AUTH_LOGIN_NEEDED: 'Sign-in needed for {user} ({why}). Run: pst2imap login --user {user}',
+  E_AUTH_CODE_EXPIRED: 'The sign-in code for {user} expired before it was used. Run pst2imap login again and enter the code within 15 minutes.',
+  E_AUTH_DECLINED: 'Sign-in for {user} was declined. Run pst2imap login again and accept the IMAP permission.',
+  E_AUTH_WRONG_ACCOUNT: 'You signed in as {signedIn}, not {user}. Run pst2imap login again and sign in with {user}.',
+  E_AUTH_CLIENT_ID:
+    'No application (client) ID for Microsoft sign-in. Register one (README, "Register an app in Microsoft Entra"), then give --client-id, set PST2IMAP_CLIENT_ID, or put "clientId" in {configFile}.',
+  E_AUTH_CLIENT_ID_FORMAT: 'The client ID "{clientId}" is not an application ID (it looks like 00000000-0000-0000-0000-000000000000). Copy it from the app\'s overview page in Microsoft Entra.',
+  E_AUTH_CLIENT_REJECTED:
+    'Microsoft refused the application (client) ID. Check the app registration (README, "Register an app in Microsoft Entra"): supported account types, "Allow public client flows", and the IMAP.AccessAsUser.All permission.',
+  E_CONFIG: 'The settings file {file} cannot be used: {what}. Fix or delete it.',
   E_STATE: 'The checkpoint store {path} cannot be used: {what}.',
   E_INTERRUPTED: 'Stopped. Run "pst2imap resume" to carry on where it stopped.',
   internalError: 'Unexpected error: {message}. Run again with --debug for details, and report it.',

@@ -20,6 +20,16 @@ export const ja: Record<MessageKey, string> = {
   E_TLS: '{server} との TLS に失敗しました: {what}。サーバー名を確認してください。--insecure で検証を省けます (推奨しません)。',
   E_TARGET: 'サーバー {server} が拒否しました: {what}。',
   E_AUTH: '{server} に {user} としてサインインできませんでした: {what}。',
+  E_AUTH_LOGIN_NEEDED: '{user} のサインインが必要です ({why})。実行してください: pst2imap login --user {user}',
+  E_AUTH_CODE_EXPIRED: '{user} のサインイン コードが使われないまま期限切れになりました。pst2imap login をもう一度実行し、15 分以内にコードを入力してください。',
+  E_AUTH_DECLINED: '{user} のサインインが拒否されました。pst2imap login をもう一度実行し、IMAP のアクセス許可を承諾してください。',
+  E_AUTH_WRONG_ACCOUNT: '{user} ではなく {signedIn} としてサインインしました。pst2imap login をもう一度実行し、{user} でサインインしてください。',
+  E_AUTH_CLIENT_ID:
+    'Microsoft サインイン用のアプリケーション (クライアント) ID がありません。登録したうえで (README の「Microsoft Entra でアプリを登録する」)、--client-id を指定するか、PST2IMAP_CLIENT_ID を設定するか、{configFile} に "clientId" を書いてください。',
+  E_AUTH_CLIENT_ID_FORMAT: 'クライアント ID「{clientId}」はアプリケーション ID の形 (00000000-0000-0000-0000-000000000000) ではありません。Microsoft Entra のアプリの概要ページからコピーしてください。',
+  E_AUTH_CLIENT_REJECTED:
+    'Microsoft がアプリケーション (クライアント) ID を拒否しました。アプリの登録 (README の「Microsoft Entra でアプリを登録する」) で、サポートされるアカウントの種類、「パブリック クライアント フローを許可する」、IMAP.AccessAsUser.All のアクセス許可を確認してください。',
+  E_CONFIG: '設定ファイル {file} を使えません: {what}。修正するか削除してください。',
   E_STATE: 'チェックポイント {path} を使えません: {what}。',
   E_INTERRUPTED: '中断しました。「pst2imap resume」で続きから再開できます。',
   internalError: '予期しないエラー: {message}。--debug を付けて再実行し、詳細を報告してください。',
