@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { accessToken, deviceCodeLogin, resolveClientId, signOut, tenantFor, type OAuthSettings } from '../../src/auth/oauth.js';
@@ -22,7 +22,10 @@ describe('OAuth2 device-code sign-in against a local stand-in of the identity en
       networkClient: standIn.networkClient,
     };
   });
-  afterEach(() => standIn.close());
+  afterEach(async () => {
+    await standIn.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   async function expectCode(promise: Promise<unknown>, code: string): Promise<Pst2ImapError> {
     const error = await promise.then(
@@ -117,6 +120,7 @@ describe('OAuth2 device-code sign-in against a local stand-in of the identity en
 
 describe('client ID and tenant', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pst2imap-clientid-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('takes --client-id, then PST2IMAP_CLIENT_ID, then the config file', async () => {
     const configFile = join(dir, 'config.json');
