@@ -6,6 +6,7 @@ import yargs from 'yargs';
 import { EXIT, UsageError } from '../errors.js';
 import { detectLanguage, language, setLanguage, t } from '../i18n/index.js';
 import { processIO, reportError, type CliIO } from './output.js';
+import { loginCommand, logoutCommand } from './login.js';
 import { planCommand } from './plan.js';
 
 /** Runs the CLI on `argv` (without node and the script) and resolves to the exit code. */
@@ -27,6 +28,8 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     .option('lang', { type: 'string', choices: ['en', 'ja'], describe: t('cli.opt.lang') })
     .option('debug', { type: 'boolean', default: false, describe: t('cli.opt.debug') })
     .command(planCommand(io, setExitCode))
+    .command(loginCommand(io, setExitCode))
+    .command(logoutCommand(io, setExitCode))
     .demandCommand(1)
     .recommendCommands()
     .strict()
