@@ -73,6 +73,14 @@ export const en = {
   'usage.noPassword': 'No password for {user}: set PST2IMAP_PASSWORD, use --password-file FILE, or run in a terminal to be asked.',
   'usage.passwordFile': 'Cannot read the password file {file}: {what}.',
   'usage.needUser': '--to {target} needs --user: the account name on the server.',
+  'cli.opt.tenant': 'Microsoft account type: consumers (Outlook.com, Hotmail, Live), organizations (work or school), common',
+  'cli.opt.clientId': 'Application (client) ID registered in Microsoft Entra (or PST2IMAP_CLIENT_ID, or clientId in the config file)',
+  'cli.cmd.login': 'Sign in to Outlook.com or Microsoft 365 with a code shown here (OAuth2 device code); the tokens are kept for later commands',
+  'cli.cmd.logout': 'Forget the stored sign-in of an account',
+  'login.prompt': 'To sign in, open {url} in any browser and enter the code {code} (valid for {minutes} minutes). Waiting...',
+  'login.done': 'Signed in as {user}. The sign-in is kept in {file} (readable only by you); "pst2imap logout --user {user}" removes it.',
+  'logout.done': 'The stored sign-in of {user} was removed.',
+  'logout.none': 'No stored sign-in for {user}: nothing to remove.',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -69,4 +69,12 @@ export const ja: Record<MessageKey, string> = {
   'usage.noPassword': '{user} のパスワードがありません: PST2IMAP_PASSWORD を設定するか、--password-file を使うか、端末で実行して入力してください。',
   'usage.passwordFile': 'パスワード ファイル {file} を読めません: {what}。',
   'usage.needUser': '--to {target} には --user (サーバーのアカウント名) が必要です。',
+  'cli.opt.tenant': 'Microsoft アカウントの種類: consumers (Outlook.com、Hotmail、Live)、organizations (職場または学校)、common',
+  'cli.opt.clientId': 'Microsoft Entra に登録したアプリケーション (クライアント) ID (PST2IMAP_CLIENT_ID や設定ファイルの clientId でも指定可)',
+  'cli.cmd.login': 'ここに表示されるコードで Outlook.com または Microsoft 365 にサインインします (OAuth2 デバイス コード)。トークンは以後のコマンドのために保存されます',
+  'cli.cmd.logout': '保存されたアカウントのサインインを削除します',
+  'login.prompt': 'サインインするには、任意のブラウザーで {url} を開き、コード {code} を入力してください ({minutes} 分間有効)。待機しています...',
+  'login.done': '{user} としてサインインしました。サインイン情報は {file} (本人だけが読めます) に保存されています。「pst2imap logout --user {user}」で削除できます。',
+  'logout.done': '{user} の保存されたサインインを削除しました。',
+  'logout.none': '{user} の保存されたサインインはありません。削除するものはありません。',
 };
