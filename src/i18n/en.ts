@@ -34,6 +34,18 @@ export const en = {
     'Microsoft refused the application (client) ID. Check the app registration (README, "Register an app in Microsoft Entra"): supported account types, "Allow public client flows", and the IMAP.AccessAsUser.All permission.',
   E_CONFIG: 'The settings file {file} cannot be used: {what}. Fix or delete it.',
   E_STATE: 'The checkpoint store {path} cannot be used: {what}.',
+  // What is wrong with the checkpoint store ({what} of E_STATE), and what to do.
+  'state.full':
+    'the disk is full. Free some disk space, then run "pst2imap resume": what was sent is recorded, nothing is lost or sent twice',
+  'state.io': 'reading or writing the file failed (a disk or network drive error). Check the disk, then run "pst2imap resume"',
+  'state.readonly': 'it is read-only. Make the file and its folder writable, or choose another file with --state',
+  'state.busy': 'another pst2imap kept it locked for more than {seconds} seconds. Try again when the other command has finished',
+  'state.jobLocked':
+    'another pst2imap (process {pid} on {host}) is already moving this PST to this account. Let it finish or stop it first: two at once could send mail twice',
+  'state.corrupt':
+    'the file is damaged or is not a pst2imap checkpoint store. Move it aside, or choose another file with --state',
+  'state.tooNew': 'it was written by a newer pst2imap (store version {found}; this one knows up to {known}). Update pst2imap',
+  'state.cantOpen': 'it cannot be opened or created. Check that its folder exists and belongs to you, or choose another file with --state',
   E_INTERRUPTED: 'Stopped. Run "pst2imap resume" to carry on where it stopped.',
   internalError: 'Unexpected error: {message}. Run again with --debug for details, and report it.',
   warning: 'warning: {message}',

@@ -31,6 +31,17 @@ export const ja: Record<MessageKey, string> = {
     'Microsoft がアプリケーション (クライアント) ID を拒否しました。アプリの登録 (README の「Microsoft Entra でアプリを登録する」) で、サポートされるアカウントの種類、「パブリック クライアント フローを許可する」、IMAP.AccessAsUser.All のアクセス許可を確認してください。',
   E_CONFIG: '設定ファイル {file} を使えません: {what}。修正するか削除してください。',
   E_STATE: 'チェックポイント {path} を使えません: {what}。',
+  'state.full':
+    'ディスクがいっぱいです。空き容量を作ってから「pst2imap resume」を実行してください。送信済みの分は記録されており、失われることも二重に送られることもありません',
+  'state.io': 'ファイルの読み書きに失敗しました (ディスクまたはネットワーク ドライブのエラー)。ディスクを確認してから「pst2imap resume」を実行してください',
+  'state.readonly': '読み取り専用です。ファイルとそのフォルダーを書き込み可能にするか、--state で別のファイルを指定してください',
+  'state.busy': '別の pst2imap が {seconds} 秒を超えてロックしています。そのコマンドが終わってからもう一度実行してください',
+  'state.jobLocked':
+    '別の pst2imap (プロセス {pid}、{host}) がこの PST をこのアカウントへ移行中です。終わるのを待つか、先に止めてください。同時に動かすとメールが二重に送られるおそれがあります',
+  'state.corrupt':
+    'ファイルが壊れているか、pst2imap のチェックポイントではありません。ファイルを別の場所に移すか、--state で別のファイルを指定してください',
+  'state.tooNew': '新しい版の pst2imap が書いたものです (形式のバージョン {found}、この版は {known} まで)。pst2imap を更新してください',
+  'state.cantOpen': '開くことも作ることもできません。フォルダーが存在し自分の所有であることを確認するか、--state で別のファイルを指定してください',
   E_INTERRUPTED: '中断しました。「pst2imap resume」で続きから再開できます。',
   internalError: '予期しないエラー: {message}。--debug を付けて再実行し、詳細を報告してください。',
   warning: '警告: {message}',
