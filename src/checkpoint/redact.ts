@@ -69,5 +69,6 @@ export function describeTarget(url: string, user: string): { url: string; user: 
   }
   const userFromUrl = decodeURIComponent(parsed.username);
   const path = parsed.pathname === '/' ? '' : parsed.pathname;
-  return { url: `${parsed.protocol}//${parsed.host}${path}`, user: user || userFromUrl };
+  // imap(s) is not a "special" scheme to the WHATWG URL parser, which then keeps the host's case.
+  return { url: `${parsed.protocol}//${parsed.host.toLowerCase()}${path}`, user: user || userFromUrl };
 }
