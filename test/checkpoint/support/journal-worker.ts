@@ -13,14 +13,9 @@
  *     Claims the job and prints "holding <pid>", then waits to be killed.
  */
 import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { openJournal, type JobSpec } from '../../../src/checkpoint/index.js';
+import { openJournal } from '../../../src/checkpoint/index.js';
+import { WORKER_JOB } from './worker-job.js';
 
-export const WORKER_JOB: JobSpec = {
-  fingerprint: 'f00dfacecafebeef',
-  pstPath: '/data/archive.pst',
-  target: { url: 'imaps://imap.example.test:993', user: 'someone@example.test' },
-  options: { folders: [] },
-};
 
 /** Milliseconds to wait inside the in-flight window (after markInFlight, after each append), so that a
  * kill lands there often: that is the window where a crash can lose or double a message. */
