@@ -230,6 +230,12 @@ function configure(db: Database.Database, storePath: string, options: OpenJourna
 }
 
 function migrate(db: Database.Database, storePath: string): void {
+  // Up to date (the usual case): nothing to write, so opening never waits for another process's write.
+  const versioned = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'`).get();
+  if (versioned) {
+    const current = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+    if (current?.version === SCHEMA_VERSION) return;
+  }
   db.transaction(() => {
     const hasVersionTable = db
       .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'`)
@@ -429,6 +435,16 @@ export class Journal {
       createdAt: new Date(row.created_at),
       updatedAt: new Date(row.updated_at),
     };
+  }
+
+  /** The settings the store runs with (for `doctor`, and checked by the tests). */
+  settings(): { journalMode: string; synchronous: 'off' | 'normal' | 'full' | 'extra'; foreignKeys: boolean; schemaVersion: number } {
+    return this.guard(() => ({
+      journalMode: String(this.db.pragma('journal_mode', { simple: true })),
+      synchronous: (['off', 'normal', 'full', 'extra'] as const)[this.db.pragma('synchronous', { simple: true }) as number]!,
+      foreignKeys: this.db.pragma('foreign_keys', { simple: true }) === 1,
+      schemaVersion: (this.statement('SELECT version FROM schema_version').get() as { version: number }).version,
+    }));
   }
 
   /** SQLite's own check of the file ('ok' when sound): for `doctor` and for tests after a crash. */

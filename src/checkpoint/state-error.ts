@@ -69,7 +69,7 @@ export function asStateError(path: string, error: unknown, busyTimeoutMs: number
       return stateError(path, 'readonly', {}, { cause: error, detail });
     case 'SQLITE_BUSY':
     case 'SQLITE_LOCKED':
-      return stateError(path, 'busy', { seconds: Math.round(busyTimeoutMs / 1000) }, { cause: error, detail });
+      return stateError(path, 'busy', { seconds: Math.max(1, Math.round(busyTimeoutMs / 1000)) }, { cause: error, detail });
     case 'SQLITE_CORRUPT':
     case 'SQLITE_NOTADB':
       return stateError(path, 'corrupt', {}, { cause: error, detail });

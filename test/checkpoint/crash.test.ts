@@ -185,3 +185,41 @@ test('another job in the same store is not blocked by a running one', async () =
     journal.close();
   }
 });
+
+test('a write waits for another process to finish writing (BEGIN IMMEDIATE and a busy timeout), and says so when it takes too long', async () => {
+  const storePath = join(dir, 'state.db');
+  openJournal(storePath).close();
+
+  const shortWriter = startWorker(['write-lock', storePath, '600']);
+  running.push(shortWriter);
+  await shortWriter.waitFor(/^writing$/);
+  const patient = openJournal(storePath, { busyTimeoutMs: 10_000 });
+  try {
+    const started = Date.now();
+    const job = patient.findOrCreateJob(WORKER_JOB);
+    expect(Date.now() - started).toBeGreaterThan(100);
+    expect(job.status).toBe('running');
+  } finally {
+    patient.close();
+  }
+  expect((await shortWriter.exited).code).toBe(0);
+
+  const longWriter = startWorker(['write-lock', storePath, '5000']);
+  running.push(longWriter);
+  await longWriter.waitFor(/^writing$/);
+  const hasty = openJournal(storePath, { busyTimeoutMs: 300 });
+  try {
+    let error: unknown;
+    try {
+      hasty.findOrCreateJob(WORKER_JOB);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(Pst2ImapError);
+    expect((error as Pst2ImapError).params).toMatchObject({ reason: 'busy', seconds: 1 });
+    // Reading is not blocked by a writer (WAL).
+    expect(hasty.jobs()).toHaveLength(1);
+  } finally {
+    hasty.close();
+  }
+});

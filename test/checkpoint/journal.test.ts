@@ -3,6 +3,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pst2ImapError } from '../../src/errors.js';
+import { setLanguage, t } from '../../src/i18n/index.js';
+import { asStateError } from '../../src/checkpoint/state-error.js';
 import {
   defaultStatePath,
   jobLockPath,
@@ -439,5 +441,46 @@ describe('stores that cannot be used', () => {
 
   test('a directory where the file should be', () => {
     expect(stateError(() => openJournal(dir)).params.reason).toBe('cantOpen');
+  });
+});
+
+describe('settings and messages', () => {
+  test('WAL, synchronous=FULL, foreign keys on, schema at the latest version', () => {
+    const path = join(dir, 'state.db');
+    expect(open(path).settings()).toEqual({ journalMode: 'wal', synchronous: 'full', foreignKeys: true, schemaVersion: 1 });
+    // WAL is a property of the file, seen by any other connection.
+    const raw = new Database(path, { readonly: true });
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    raw.close();
+  });
+
+  test.each([
+    ['SQLITE_FULL', 'full'],
+    ['SQLITE_IOERR_WRITE', 'io'],
+    ['SQLITE_IOERR_FSYNC', 'io'],
+    ['SQLITE_READONLY', 'readonly'],
+    ['SQLITE_READONLY_DBMOVED', 'readonly'],
+    ['SQLITE_BUSY', 'busy'],
+    ['SQLITE_CORRUPT', 'corrupt'],
+    ['SQLITE_NOTADB', 'corrupt'],
+    ['SQLITE_CANTOPEN', 'cantOpen'],
+  ])('SQLite %s is E_STATE %s, with a text in both languages', (code, reason) => {
+    const error = asStateError('/s/state.db', new Database.SqliteError('sqlite says', code), 5000)!;
+    expect(error.code).toBe('E_STATE');
+    expect(error.params.reason).toBe(reason);
+    expect(error.detail).toBe('sqlite says');
+    for (const language of ['en', 'ja'] as const) {
+      setLanguage(language);
+      const text = t('E_STATE', asStateError('/s/state.db', new Database.SqliteError('x', code), 5000)!.params);
+      setLanguage('en');
+      expect(text).toContain('/s/state.db');
+      expect(text).not.toMatch(/\{\w+\}/);
+      if (language === 'ja') expect(text).toMatch(/[\u3040-\u30ff]/);
+    }
+  });
+
+  test('a programming error is not disguised as a store problem', () => {
+    expect(asStateError('/s/state.db', new TypeError('bug'), 5000)).toBeNull();
+    expect(asStateError('/s/state.db', new Database.SqliteError('no such column', 'SQLITE_ERROR'), 5000)).toBeNull();
   });
 });

@@ -9,6 +9,9 @@
  *     markInFlight (committed) -> append to the server -> markDone for the batch in one transaction.
  *     Prints "batch <n>" after each committed batch and "finished" at the end.
  *
+ *   journal-worker.ts write-lock <store> <ms>
+ *     Holds the store's write transaction open for <ms> milliseconds, printing "writing" then "committed".
+ *
  *   journal-worker.ts hold <store>
  *     Claims the job and prints "holding <pid>", then waits to be killed.
  */
@@ -106,9 +109,21 @@ function hold(storePath: string): void {
   setInterval(() => undefined, 1000);
 }
 
+/** Holds the store's write lock (BEGIN IMMEDIATE) for `ms` milliseconds, as a long write would. */
+function writeLock(storePath: string, ms: number): void {
+  const journal = openJournal(storePath);
+  journal.batch(() => {
+    process.stdout.write('writing\n');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  });
+  journal.close();
+  process.stdout.write('committed\n');
+}
+
 const [mode, ...args] = process.argv.slice(2);
 if (mode === 'migrate') migrate(args[0]!, args[1]!, Number(args[2]), Number(args[3]));
 else if (mode === 'hold') hold(args[0]!);
+else if (mode === 'write-lock') writeLock(args[0]!, Number(args[1]));
 else {
   appendFileSync(2, `unknown mode ${mode}\n`);
   process.exit(2);
