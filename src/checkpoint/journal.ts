@@ -23,15 +23,14 @@ import {
   statSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Pst2ImapError } from '../errors.js';
 import { JobLock, jobLockPath } from './job-lock.js';
-import { defaultStatePath } from './paths.js';
+import { defaultStatePath, STATE_FILE_NAME } from './paths.js';
 import { describeTarget, redactSecrets, withoutSecretFields } from './redact.js';
 import { MIGRATIONS, SCHEMA_VERSION, VERSION_TABLE } from './schema.js';
 import { asStateError, stateError } from './state-error.js';
 import {
-  ITEM_STATES,
   type AttemptOutcome,
   type DoneRecord,
   type FolderCounts,
@@ -165,7 +164,9 @@ function normalizeUser(user: string): string {
  * Throws E_STATE when it cannot be used.
  */
 export function openJournal(path?: string, options: OpenJournalOptions = {}): Journal {
-  const storePath = resolve(path ?? defaultStatePath());
+  let storePath = resolve(path ?? defaultStatePath());
+  // `--state DIR` names a folder: the store is state.db inside it.
+  if (existsSync(storePath) && statSync(storePath).isDirectory()) storePath = join(storePath, STATE_FILE_NAME);
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
   let db: Database.Database | null = null;
   try {
@@ -200,6 +201,7 @@ function preparePrivateFile(storePath: string, isDefaultLocation: boolean): void
   if (existsSync(storePath) && statSync(storePath).isDirectory()) {
     throw Object.assign(new Error(`${storePath} is a directory`), { code: 'EISDIR' });
   }
+  if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
   // SQLite writes -wal and -shm files beside the store: the folder must be writable, not only the file.
   // access() reports a read-only file system (EROFS) even to root, which permission bits do not stop.
   accessSync(dir, fsConstants.W_OK);
@@ -832,4 +834,3 @@ export class Job extends JobView {
   }
 }
 
-export { ITEM_STATES };

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pst2ImapError } from '../../src/errors.js';
@@ -439,8 +439,15 @@ describe('stores that cannot be used', () => {
     expect(stateError(() => openJournal(path)).params).toMatchObject({ reason: 'tooNew', found: 99, known: 1 });
   });
 
-  test('a directory where the file should be', () => {
-    expect(stateError(() => openJournal(dir)).params.reason).toBe('cantOpen');
+  test('a folder given as the store means state.db inside it', () => {
+    expect(open(dir).path).toBe(join(dir, 'state.db'));
+  });
+
+  test('a store path under a regular file, or a folder named state.db where the file should be', () => {
+    writeFileSync(join(dir, 'plain-file'), 'x');
+    expect(stateError(() => openJournal(join(dir, 'plain-file', 'state.db'))).params.reason).toBe('cantOpen');
+    mkdirSync(join(dir, 'nested', 'state.db'), { recursive: true });
+    expect(stateError(() => openJournal(join(dir, 'nested'))).params.reason).toBe('cantOpen');
   });
 });
 
