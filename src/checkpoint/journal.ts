@@ -439,6 +439,24 @@ export class Journal {
     };
   }
 
+  /**
+   * Removes a job and all its items (for `jobs --forget`): afterwards a migrate of the same PST to the same
+   * account starts from nothing and would send everything again. Refused (E_STATE jobLocked) while
+   * another process works on the job.
+   */
+  forgetJob(id: number): void {
+    const job = this.claimed.get(id) ?? this.openJob(id);
+    job.close();
+    const lock = this.guard(() => JobLock.tryAcquire(jobLockPath(this.path, id)));
+    if (!lock) throw stateError(this.path, 'jobLocked', { pid: '?', host: '?', job: id });
+    try {
+      // Items go with their job: ON DELETE CASCADE, enforced because foreign_keys is on.
+      this.write(() => this.statement('DELETE FROM jobs WHERE id = ?').run(id));
+    } finally {
+      lock.release();
+    }
+  }
+
   /** The settings the store runs with (for `doctor`, and checked by the tests). */
   settings(): { journalMode: string; synchronous: 'off' | 'normal' | 'full' | 'extra'; foreignKeys: boolean; schemaVersion: number } {
     return this.guard(() => ({

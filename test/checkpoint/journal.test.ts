@@ -491,3 +491,34 @@ describe('settings and messages', () => {
     expect(asStateError('/s/state.db', new Database.SqliteError('no such column', 'SQLITE_ERROR'), 5000)).toBeNull();
   });
 });
+
+describe('forgetJob()', () => {
+  test('removes the job and its items (foreign keys cascade), and other jobs stay', () => {
+    const path = join(dir, 'state.db');
+    const store = open(path);
+    const forgotten = store.findOrCreateJob(spec());
+    forgotten.plan(items(1, 50));
+    const kept = store.findOrCreateJob(spec({ fingerprint: 'another' }));
+    kept.plan(items(1, 5));
+    store.forgetJob(forgotten.id);
+    expect(store.jobs().map((job) => job.id)).toEqual([kept.id]);
+    expect(kept.totals().total).toBe(5);
+    const raw = new Database(path, { readonly: true });
+    expect(raw.prepare('SELECT count(*) FROM items WHERE job_id = ?').pluck().get(forgotten.id)).toBe(0);
+    raw.close();
+    const again = store.findOrCreateJob(spec());
+    expect(again.totals().total).toBe(0);
+  });
+
+  test('is refused while another journal holds the job', () => {
+    const path = join(dir, 'state.db');
+    const job = open(path).findOrCreateJob(spec());
+    const other = openJournal(path);
+    try {
+      expect(stateError(() => other.forgetJob(job.id)).params.reason).toBe('jobLocked');
+      expect(other.jobs()).toHaveLength(1);
+    } finally {
+      other.close();
+    }
+  });
+});
