@@ -35,9 +35,17 @@ export class JobLock {
     }
   }
 
-  /** Whether some process holds the lock now (for status: a job marked running whose process died). */
-  static isHeld(lockPath: string): boolean {
-    const probe = JobLock.tryAcquire(lockPath);
+  /**
+   * Whether some process holds the lock now (for status: a job marked running whose process died); null
+   * when it cannot be told (a store on read-only media can still be read).
+   */
+  static isHeld(lockPath: string): boolean | null {
+    let probe: JobLock | null;
+    try {
+      probe = JobLock.tryAcquire(lockPath);
+    } catch {
+      return null;
+    }
     if (!probe) return true;
     probe.release();
     return false;

@@ -424,7 +424,7 @@ export class Journal {
     // more, that process died (kill -9, power loss) and the job is in fact interrupted.
     if (status === 'running' && !this.claimed.has(row.id)) {
       const lockPath = jobLockPath(this.path, row.id);
-      if (!existsSync(lockPath) || !this.guard(() => JobLock.isHeld(lockPath))) status = 'interrupted';
+      if (!existsSync(lockPath) || JobLock.isHeld(lockPath) === false) status = 'interrupted';
     }
     return {
       id: row.id,
