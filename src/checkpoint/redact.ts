@@ -3,6 +3,7 @@
  * secret: IMAP errors can echo the command that failed, and a LOGIN or AUTHENTICATE command carries the
  * password or the OAuth2 token (RFC 3501 6.2.2 / 6.2.3, the XOAUTH2 SASL mechanism).
  */
+import { resolve } from 'node:path';
 
 const LONGEST_KEPT_ERROR = 2000;
 
@@ -60,7 +61,10 @@ export function describeTarget(url: string, user: string): { url: string; user: 
   const match = /^([a-z][a-z0-9+.-]*:)(.*)$/i.exec(url.trim());
   if (!match) return { url: url.trim(), user };
   const [, scheme, rest] = match as unknown as [string, string, string];
-  if (!rest.startsWith('//')) return { url: `${scheme.toLowerCase()}${rest}`, user }; // maildir:DIR
+  // maildir:DIR: an absolute path, so that the same folder is the same job from any working directory.
+  if (!rest.startsWith('//')) {
+    return { url: `${scheme.toLowerCase()}${scheme.toLowerCase() === 'maildir:' ? resolve(rest) : rest}`, user };
+  }
   let parsed: URL;
   try {
     parsed = new URL(url.trim());

@@ -255,6 +255,15 @@ describe('jobs', () => {
     expect(store.jobs()).toHaveLength(3);
   });
 
+  test('a Maildir target is the same job from any working directory', () => {
+    const store = open();
+    const relative = store.findOrCreateJob(spec({ target: { url: 'maildir:out/mail', user: '' } }));
+    expect(relative.info().target).toEqual({ url: `maildir:${join(process.cwd(), 'out', 'mail')}`, user: '' });
+    relative.close();
+    const absolute = store.findOrCreateJob(spec({ target: { url: `maildir:${join(process.cwd(), 'out/mail')}`, user: '' } }));
+    expect(absolute.id).toBe(relative.id);
+  });
+
   test('resume after close and reopen: everything is where it was, the job is interrupted', () => {
     const path = join(dir, 'state.db');
     const store = open(path);
