@@ -8,6 +8,7 @@ import { detectLanguage, language, setLanguage, t } from '../i18n/index.js';
 import { processIO, reportError, type CliIO } from './output.js';
 import { loginCommand, logoutCommand } from './login.js';
 import { planCommand } from './plan.js';
+import { statusCommand } from './status.js';
 
 /** Runs the CLI on `argv` (without node and the script) and resolves to the exit code. */
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
@@ -30,6 +31,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     .command(planCommand(io, setExitCode))
     .command(loginCommand(io, setExitCode))
     .command(logoutCommand(io, setExitCode))
+    .command(statusCommand(io, setExitCode))
     .demandCommand(1)
     .recommendCommands()
     .strict()
