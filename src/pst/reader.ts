@@ -1,0 +1,500 @@
+/**
+ * The PST layer: pst2imap's view of a PST or OST file, on top of pst-extractor 1.12.0 (patched at
+ * install, see patches/). This is the only module that touches the library; it hands out plain objects
+ * (types.ts) and never the library's classes.
+ *
+ * Where the library is used below its public surface (contents and hierarchy tables, property items),
+ * it is to avoid its defects: getNextChild() skips items it cannot read without a word, getSubFolders()
+ * throws on search folders, getRecipient(i) re-reads the whole recipient table for every recipient.
+ */
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { PSTAttachment, PSTFile, PSTFolder, PSTMessage } from 'pst-extractor';
+import { PstError } from '../errors.js';
+import { classifyMessageClass } from './classify.js';
+import { ansiCodepageOfInternetCodepage, ansiCodepageOfLocale, decodeCodepage } from './codepage.js';
+import { readPstHeader, type PstHeader } from './header.js';
+import { FolderRoles } from './roles.js';
+import type {
+  AttachMethod,
+  OpenOptions,
+  MessageSummary,
+  PstAddress,
+  PstAttachment,
+  PstFolder,
+  PstMessage,
+  PstReader,
+  PstRecipient,
+  PstStore,
+  ReadProblem,
+} from './types.js';
+
+const require = createRequire(import.meta.url);
+const extractor = require('pst-extractor') as typeof import('pst-extractor');
+const { PSTUtil } = require('pst-extractor/dist/PSTUtil.class.js') as {
+  PSTUtil: { detectAndLoadPSTObject(file: PSTFile, nid: unknown): unknown };
+};
+const Long = require('long') as { fromNumber(value: number): unknown };
+
+/** Property tags read here ([MS-OXPROPS]). */
+export const TAG = {
+  recordKey: 0x0ff9,
+  displayName: 0x3001,
+  ipmSubtreeEntryId: 0x35e0,
+  ltpRowId: 0x67f2,
+  senderSmtp: 0x5d01,
+  sentRepresentingSmtp: 0x5d02,
+  html: 0x1013,
+  rtfCompressed: 0x1009,
+  internetCodepage: 0x3fde,
+  messageCodepage: 0x3ffd,
+  messageLocaleId: 0x3ff1,
+  messageFlags: 0x0e07,
+  flagStatus: 0x1090,
+  lastVerbExecuted: 0x1081,
+  importance: 0x0017,
+  priority: 0x0026,
+  conversationIndex: 0x0071,
+  inReplyTo: 0x1042,
+  references: 0x1039,
+  attachmentHidden: 0x7ffe,
+  recipientSmtp: 0x39fe,
+} as const;
+
+const NID_TYPE_SEARCH_FOLDER = 0x03;
+
+/** Set on the library's PSTFile: how it decodes string properties (see the patch of PSTObject). */
+type StringDecoder = (data: Buffer, stringType: number, messageCodepage: number | null) => string;
+const PT_BINARY = 0x0102;
+const PT_UNICODE = 0x001f;
+const PT_STRING8 = 0x001e;
+
+interface PropertyItem {
+  entryValueType: number;
+  entryValueReference: number;
+  isExternalValueReference: boolean;
+  data: Buffer;
+}
+
+/** The library's objects keep their properties in `pstTableItems`; typed access for this module. */
+type WithProperties = {
+  pstTableItems?: Map<number, PropertyItem> | null;
+  getBinaryItem(tag: number): Buffer | null;
+  getIntItem(tag: number, defaultValue?: number): number;
+  getStringItem(tag: number): string;
+};
+
+function props(object: unknown): WithProperties {
+  return object as WithProperties;
+}
+
+function hasProperty(object: unknown, tag: number): boolean {
+  return props(object).pstTableItems?.has(tag) ?? false;
+}
+
+/** PT_LONG values as signed integers ([MS-OXCDATA] 2.11.1): the library reads them unsigned. */
+function intProperty(object: unknown, tag: number): number | null {
+  if (!hasProperty(object, tag)) return null;
+  return props(object).getIntItem(tag) | 0;
+}
+
+function stringProperty(object: unknown, tag: number): string | null {
+  if (!hasProperty(object, tag)) return null;
+  const value = props(object).getStringItem(tag);
+  return value === '' ? null : value;
+}
+
+function binaryProperty(object: unknown, tag: number): Buffer | null {
+  return hasProperty(object, tag) ? props(object).getBinaryItem(tag) : null;
+}
+
+/** The NID inside a 24-byte PST entry ID ([MS-PST] 2.4.3.2): flags, provider UID, then the NID. */
+export function nidOfEntryId(entryId: Buffer | null): number | null {
+  return entryId && entryId.length >= 24 ? entryId.readUInt32LE(20) : null;
+}
+
+/**
+ * The library reports its own trouble with console.log / console.error; the PST layer reports problems
+ * as values instead, so the library's chatter is kept off the user's terminal.
+ */
+function quietly<T>(work: () => T): T {
+  const saved = { log: console.log, error: console.error, warn: console.warn };
+  const silent = () => {};
+  console.log = console.error = console.warn = silent;
+  try {
+    return work();
+  } finally {
+    Object.assign(console, saved);
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message.split('\n')[0] : String(error);
+}
+
+class ExtractorPstReader implements PstReader {
+  readonly store: PstStore;
+  readonly root: PstFolder;
+  readonly problems: ReadProblem[] = [];
+  private readonly file: PSTFile;
+  private readonly libraryFolders = new Map<number, PSTFolder>();
+
+  constructor(header: PstHeader, options: OpenOptions) {
+    try {
+      this.file = quietly(() => new extractor.PSTFile(header.path));
+    } catch (error) {
+      throw new PstError('E_PST_CORRUPT', { file: header.path, what: describe(error) }, { cause: error });
+    }
+    // 8-bit strings are decoded in the code page of the Windows that wrote them (see codepage.ts and the
+    // patch of PSTObject.getStringItem): --codepage, else the item's PR_MESSAGE_CODEPAGE, else the store's.
+    let storeCodepage = options.codepage ?? 1252;
+    (this.file as unknown as { decodeString: StringDecoder }).decodeString = (data, type, messageCodepage) =>
+      type === PT_UNICODE
+        ? data.toString('utf16le').replace(/\0+$/, '')
+        : decodeCodepage(data, options.codepage ?? messageCodepage ?? storeCodepage).replace(/\0+$/, '');
+    try {
+      const messageStore = quietly(() => this.file.getMessageStore());
+      const subtreeNid = nidOfEntryId(binaryProperty(messageStore, TAG.ipmSubtreeEntryId));
+      const subtree = subtreeNid === null ? null : this.loadFolder(subtreeNid);
+      if (options.codepage === undefined && header.format === 'ansi') {
+        storeCodepage = this.detectCodepage(subtree ?? quietly(() => this.file.getRootFolder())) ?? 1252;
+      }
+      const recordKey = binaryProperty(messageStore, TAG.recordKey) ?? Buffer.alloc(0);
+      const displayName = quietly(() => messageStore.displayName) || '';
+      this.store = {
+        path: header.path,
+        kind: header.kind,
+        format: header.format,
+        encryption: header.encryption,
+        displayName,
+        fileSize: header.fileSize,
+        codepage: storeCodepage,
+        // The record key identifies the store for its whole life, and does not change as POP keeps
+        // adding mail to it; the display name separates copies made from one template.
+        fingerprint: createHash('sha256').update(recordKey).update(displayName, 'utf8').digest('hex'),
+      };
+      const rootFolder = quietly(() => this.file.getRootFolder());
+      const roles = new FolderRoles(messageStore, rootFolder);
+      // Without an IPM subtree entry ID (rare, damaged stores) the folder named like it is used.
+      const top = subtree ?? this.findSubtreeByName(rootFolder) ?? rootFolder;
+      this.root = this.buildTree(top, [], roles);
+      roles.assignFallbacks(this.root);
+    } catch (error) {
+      if (error instanceof PstError) throw error;
+      throw new PstError('E_PST_CORRUPT', { file: header.path, what: describe(error) }, { cause: error });
+    }
+  }
+
+  /**
+   * An ANSI store does not state its code page; its items do: PR_MESSAGE_CODEPAGE, else the locale
+   * (PR_MESSAGE_LOCALE_ID), else the family of PR_INTERNET_CPID. The first item that tells decides.
+   */
+  private detectCodepage(top: PSTFolder): number | null {
+    const queue: PSTFolder[] = [top];
+    for (let visited = 0; queue.length > 0 && visited < 200; visited++) {
+      const folder = queue.shift()!;
+      const internal = folder as unknown as {
+        initEmailsTable(): void;
+        emailsTable: { rowCount: number; getItems(start: number, count: number): Array<Map<number, PropertyItem>> } | null;
+      };
+      try {
+        quietly(() => internal.initEmailsTable());
+        const rows = internal.emailsTable ? quietly(() => internal.emailsTable!.getItems(0, Math.min(3, internal.emailsTable!.rowCount))) : [];
+        for (const row of rows) {
+          const nid = row.get(TAG.ltpRowId)?.entryValueReference;
+          if (nid === undefined) continue;
+          const item = this.loadMessage(nid);
+          const found =
+            intProperty(item, TAG.messageCodepage) ??
+            ansiCodepageOfLocale(intProperty(item, TAG.messageLocaleId) ?? 0) ??
+            ansiCodepageOfInternetCodepage(intProperty(item, TAG.internetCodepage) ?? 0);
+          if (found !== null) return found;
+        }
+      } catch {
+        // An unreadable folder tells nothing; the walk reports it later.
+      }
+      for (const nid of this.childFolderNids(folder, [], false)) {
+        const child = this.loadFolder(nid);
+        if (child) queue.push(child);
+      }
+    }
+    return null;
+  }
+
+  private loadFolder(nid: number): PSTFolder | null {
+    try {
+      const object = quietly(() => PSTUtil.detectAndLoadPSTObject(this.file, Long.fromNumber(nid)));
+      return object instanceof extractor.PSTFolder ? object : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private findSubtreeByName(rootFolder: PSTFolder): PSTFolder | null {
+    for (const nid of this.childFolderNids(rootFolder, [])) {
+      const folder = this.loadFolder(nid);
+      if (folder && /^(top of personal folders|top of information store|個人用フォルダーの最上位)$/i.test(folder.displayName)) {
+        return folder;
+      }
+    }
+    return null;
+  }
+
+  /** Child folder NIDs from the hierarchy table, search folders left out. */
+  private childFolderNids(folder: PSTFolder, path: string[], report = true): number[] {
+    const internal = folder as unknown as {
+      initSubfoldersTable(): void;
+      subfoldersTable: { getItems(): Array<Map<number, PropertyItem>> } | null;
+      hasSubfolders: boolean;
+    };
+    if (!quietly(() => internal.hasSubfolders)) return [];
+    try {
+      quietly(() => internal.initSubfoldersTable());
+      const rows = quietly(() => internal.subfoldersTable?.getItems() ?? []);
+      const nids: number[] = [];
+      for (const row of rows) {
+        const nid = row.get(TAG.ltpRowId)?.entryValueReference;
+        if (nid === undefined) continue;
+        // Search folders are views over other folders: their items live elsewhere and are migrated there.
+        if ((nid & 0x1f) === NID_TYPE_SEARCH_FOLDER) continue;
+        nids.push(nid);
+      }
+      return nids;
+    } catch (error) {
+      if (report) this.problems.push({ problem: true, folderPath: path, nid: null, code: 'E_FOLDER_UNREADABLE', detail: describe(error) });
+      return [];
+    }
+  }
+
+  private buildTree(folder: PSTFolder, path: string[], roles: FolderRoles): PstFolder {
+    const nid = Number(folder.descriptorNodeId.toString());
+    this.libraryFolders.set(nid, folder);
+    const node: PstFolder = {
+      nid,
+      name: path.length === 0 ? '' : folder.displayName,
+      path,
+      role: roles.roleOf(nid, folder),
+      containerClass: quietly(() => folder.containerClass) || '',
+      contentCount: quietly(() => folder.contentCount),
+      children: [],
+    };
+    for (const childNid of this.childFolderNids(folder, path)) {
+      const child = this.loadFolder(childNid);
+      if (!child) {
+        this.problems.push({
+          problem: true,
+          folderPath: path,
+          nid: childNid,
+          code: 'E_FOLDER_UNREADABLE',
+          detail: `subfolder ${childNid} cannot be read`,
+        });
+        continue;
+      }
+      node.children.push(this.buildTree(child, [...path, child.displayName], roles));
+    }
+    return node;
+  }
+
+  *items(folder: PstFolder): Iterable<MessageSummary | ReadProblem> {
+    const library = this.libraryFolders.get(folder.nid);
+    if (!library) return;
+    const internal = library as unknown as {
+      initEmailsTable(): void;
+      emailsTable: { rowCount: number; getItems(start: number, count: number): Array<Map<number, PropertyItem>> } | null;
+      fallbackEmailsTable: Array<{ descriptorIdentifier: number }> | null;
+    };
+    try {
+      quietly(() => internal.initEmailsTable());
+    } catch (error) {
+      yield { problem: true, folderPath: folder.path, nid: null, code: 'E_FOLDER_UNREADABLE', detail: describe(error) };
+      return;
+    }
+    // The contents table lists the items; when it cannot be read, the library falls back to the
+    // node B-tree's children of the folder, which is what readpst does too.
+    const nids: Array<() => number | null> = [];
+    if (internal.emailsTable) {
+      const table = internal.emailsTable;
+      for (let row = 0; row < table.rowCount; row++) {
+        nids.push(() => quietly(() => table.getItems(row, 1)[0]?.get(TAG.ltpRowId)?.entryValueReference ?? null));
+      }
+    } else {
+      for (const node of internal.fallbackEmailsTable ?? []) nids.push(() => node.descriptorIdentifier);
+    }
+    let read = 0;
+    for (const [row, nidOf] of nids.entries()) {
+      let nid: number | null = null;
+      try {
+        nid = nidOf();
+        if (nid === null) throw new Error(`contents table row ${row} has no item`);
+        const message = this.loadMessage(nid);
+        read++;
+        yield summarize(message, nid, folder.nid);
+      } catch (error) {
+        yield { problem: true, folderPath: folder.path, nid, code: 'E_ITEM_UNREADABLE', detail: describe(error) };
+      }
+    }
+    if (nids.length !== folder.contentCount) {
+      yield {
+        problem: true,
+        folderPath: folder.path,
+        nid: null,
+        code: 'E_COUNT_MISMATCH',
+        detail: `the folder says it holds ${folder.contentCount} items; its contents table lists ${nids.length}`,
+      };
+    }
+    void read;
+  }
+
+  private loadMessage(nid: number): PSTMessage {
+    const object = quietly(() => PSTUtil.detectAndLoadPSTObject(this.file, Long.fromNumber(nid)));
+    if (!(object instanceof extractor.PSTMessage)) throw new Error(`node ${nid} is not an item`);
+    return object;
+  }
+
+  readMessage(nid: number): PstMessage {
+    try {
+      const message = this.loadMessage(nid);
+      return quietly(() => toPstMessage(message, nid, 0));
+    } catch (error) {
+      throw new PstError('E_ITEM_UNREADABLE', { file: this.store.path, nid, folder: '', what: describe(error) }, { cause: error });
+    }
+  }
+
+  close(): void {
+    this.file.close();
+  }
+}
+
+function summarize(message: PSTMessage, nid: number, folderNid: number): MessageSummary {
+  return quietly(() => {
+    const messageClass = message.messageClass || '';
+    return {
+      nid,
+      folderNid,
+      messageClass,
+      kind: classifyMessageClass(messageClass),
+      subject: message.subject || '',
+      size: message.messageSize.toNumber(),
+      messageDeliveryTime: message.messageDeliveryTime ?? null,
+      clientSubmitTime: message.clientSubmitTime ?? null,
+      creationTime: message.creationTime ?? null,
+      lastModificationTime: message.modificationTime ?? null,
+      internetMessageId: message.internetMessageId || null,
+      hasAttachments: message.hasAttachments,
+    };
+  });
+}
+
+function address(name: string | null, email: string | null, addressType: string | null, smtp: string | null): PstAddress | null {
+  if (!name && !email && !smtp) return null;
+  const type = (addressType || 'SMTP').toUpperCase();
+  return { name: name || '', email: smtp || email || '', addressType: smtp ? 'SMTP' : type };
+}
+
+/** PR_HTML as bytes: stored as binary in the message's charset, or (rarely) as a string property. */
+function htmlBytes(message: PSTMessage): { bytes: Buffer | null; forcedCodepage: number | null } {
+  const item = props(message).pstTableItems?.get(TAG.html);
+  if (!item) return { bytes: null, forcedCodepage: null };
+  if (item.entryValueType === PT_BINARY) return { bytes: binaryProperty(message, TAG.html), forcedCodepage: null };
+  if (item.entryValueType === PT_UNICODE || item.entryValueType === PT_STRING8) {
+    const text = props(message).getStringItem(TAG.html);
+    return { bytes: Buffer.from(text, 'utf8'), forcedCodepage: 65001 };
+  }
+  return { bytes: null, forcedCodepage: null };
+}
+
+function recipientsOf(message: PSTMessage): PstRecipient[] {
+  // The table is read once: the library's getRecipient(i) reads it all again for every i.
+  const internal = message as unknown as {
+    processRecipients(): void;
+    recipientTable: { getItems(): Array<Map<number, PropertyItem>> } | null;
+    pstFile: PSTFile;
+  };
+  internal.processRecipients();
+  const rows = internal.recipientTable?.getItems() ?? [];
+  return rows.map((row) => {
+    const recipient = new extractor.PSTRecipient(internal.pstFile, row as never);
+    const type = recipient.recipientType === 2 ? 'cc' : recipient.recipientType === 3 ? 'bcc' : 'to';
+    const smtp = stringProperty(recipient, TAG.recipientSmtp) ?? (recipient.smtpAddress || null);
+    const found = address(recipient.displayName, recipient.emailAddress, recipient.addrType, smtp);
+    return { type, name: found?.name ?? '', email: found?.email ?? '', addressType: found?.addressType ?? '' };
+  });
+}
+
+const ATTACH_METHODS: Record<number, AttachMethod> = { 0: 'none', 1: 'by-value', 2: 'by-reference', 3: 'by-reference', 4: 'by-reference', 5: 'embedded', 6: 'ole' };
+
+function attachmentsOf(message: PSTMessage, depth: number): PstAttachment[] {
+  const count = message.numberOfAttachments;
+  const attachments: PstAttachment[] = [];
+  for (let index = 0; index < count; index++) {
+    const attachment: PSTAttachment = message.getAttachment(index);
+    const method = ATTACH_METHODS[attachment.attachMethod] ?? 'other';
+    attachments.push({
+      index,
+      method,
+      filename: attachment.longFilename || attachment.filename || attachment.displayName || '',
+      mimeTag: attachment.mimeTag || '',
+      contentId: attachment.contentId || '',
+      size: attachment.size,
+      hidden: intProperty(attachment, TAG.attachmentHidden) === 1,
+      content: () =>
+        quietly(() => {
+          const stream = attachment.fileInputStream;
+          if (!stream) return Buffer.alloc(0);
+          const bytes = Buffer.alloc(stream.length.toNumber());
+          if (bytes.length > 0) stream.readCompletely(bytes);
+          return bytes;
+        }),
+      embedded: () =>
+        method === 'embedded'
+          ? quietly(() => {
+              const inner = attachment.embeddedPSTMessage;
+              return inner ? toPstMessage(inner, 0, depth + 1) : null;
+            })
+          : null,
+    });
+  }
+  return attachments;
+}
+
+function toPstMessage(message: PSTMessage, nid: number, depth: number): PstMessage {
+  const html = htmlBytes(message);
+  return {
+    ...summarize(message, nid, 0),
+    transportHeaders: message.transportMessageHeaders || null,
+    sender: address(message.senderName, message.senderEmailAddress, message.senderAddrtype, stringProperty(message, TAG.senderSmtp)),
+    sentRepresenting: address(
+      message.sentRepresentingName,
+      message.sentRepresentingEmailAddress,
+      message.sentRepresentingAddressType,
+      stringProperty(message, TAG.sentRepresentingSmtp),
+    ),
+    recipients: recipientsOf(message),
+    body: message.body || null,
+    html: html.bytes,
+    rtfCompressed: binaryProperty(message, TAG.rtfCompressed),
+    internetCodepage: html.forcedCodepage ?? intProperty(message, TAG.internetCodepage),
+    messageCodepage: intProperty(message, TAG.messageCodepage),
+    messageFlags: intProperty(message, TAG.messageFlags) ?? 0,
+    flagStatus: intProperty(message, TAG.flagStatus),
+    lastVerbExecuted: intProperty(message, TAG.lastVerbExecuted),
+    importance: intProperty(message, TAG.importance),
+    priority: intProperty(message, TAG.priority),
+    conversationIndex: binaryProperty(message, TAG.conversationIndex),
+    inReplyTo: stringProperty(message, TAG.inReplyTo),
+    references: stringProperty(message, TAG.references),
+    attachments: attachmentsOf(message, depth),
+  };
+}
+
+/**
+ * Opens a PST or OST file. Checks the file first (exists, is a PST, complete, readable encryption) and
+ * throws a PstError saying what is wrong; never hands a bad file to the library.
+ *
+ * The library keeps some state per process (its named-property map), so a process reads one PST at a
+ * time: close a reader before opening the next.
+ */
+export function openPst(path: string, options: OpenOptions = {}): PstReader {
+  const header = readPstHeader(path);
+  return new ExtractorPstReader(header, options);
+}
