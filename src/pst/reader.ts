@@ -230,12 +230,25 @@ class ExtractorPstReader implements PstReader {
     }
   }
 
+  /**
+   * Stores without PR_IPM_SUBTREE_ENTRYID (OST files of Exchange accounts keep the mailbox under
+   * 'Root - Mailbox/IPM_SUBTREE') are searched by the names Outlook gives the top folder, two levels
+   * deep; public folders ('Root - Public') are not the user's mailbox.
+   */
   private findSubtreeByName(rootFolder: PSTFolder): PSTFolder | null {
-    for (const nid of this.childFolderNids(rootFolder, [])) {
-      const folder = this.loadFolder(nid);
-      if (folder && /^(top of personal folders|top of information store|個人用フォルダーの最上位)$/i.test(folder.displayName)) {
-        return folder;
+    const topNames = /^(top of personal folders|top of outlook data file|top of information store|ipm_subtree|個人用フォルダーの最上位|outlook データ ファイルのトップ)$/i;
+    let level: PSTFolder[] = [rootFolder];
+    for (let depth = 0; depth < 2; depth++) {
+      const next: PSTFolder[] = [];
+      for (const parent of level) {
+        for (const nid of this.childFolderNids(parent, [], false)) {
+          const folder = this.loadFolder(nid);
+          if (!folder || /^root - public$/i.test(folder.displayName)) continue;
+          if (topNames.test(folder.displayName.trim())) return folder;
+          next.push(folder);
+        }
       }
+      level = next;
     }
     return null;
   }
@@ -245,9 +258,9 @@ class ExtractorPstReader implements PstReader {
     const internal = folder as unknown as {
       initSubfoldersTable(): void;
       subfoldersTable: { getItems(): Array<Map<number, PropertyItem>> } | null;
-      hasSubfolders: boolean;
     };
-    if (!quietly(() => internal.hasSubfolders)) return [];
+    // PR_SUBFOLDERS is only a hint (it can be false on a folder whose subfolders were moved in), and a
+    // folder without a hierarchy table simply has none: the table decides.
     try {
       quietly(() => internal.initSubfoldersTable());
       const rows = quietly(() => internal.subfoldersTable?.getItems() ?? []);
