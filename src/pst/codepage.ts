@@ -4,9 +4,10 @@
  * file does not state for the store as a whole: it is found from the items (PR_MESSAGE_CODEPAGE, the
  * locale, the internet code page) or given by the user with --codepage.
  *
- * Decoding uses the WHATWG decoders of Node's ICU (TextDecoder), which cover Shift_JIS, ISO-2022-JP,
- * EUC-JP, GBK, Big5, EUC-KR and the windows-125x pages, and iconv-lite for the old DOS pages ICU lacks.
- * An unknown code page is an error the user sees, never a silent fall-back to UTF-8.
+ * Decoding uses iconv-lite, and Node's ICU decoder (TextDecoder) for the stateful encodings iconv-lite
+ * lacks (ISO-2022-JP, HZ). Not TextDecoder for the single-byte pages: Node 20 decodes 'windows-1252'
+ * as Latin-1, so 0x80 came out as U+0080 instead of '€'. An unknown code page is an error the user
+ * sees, never a silent fall-back to UTF-8.
  */
 import { TextDecoder } from 'node:util';
 import iconv from 'iconv-lite';
@@ -86,11 +87,13 @@ export function charsetOfCodepage(codepage: number): string | null {
 }
 
 const decoders = new Map<string, TextDecoder>();
+/** Encodings only ICU decodes here. */
+const ICU_ONLY = new Set(['iso-2022-jp', 'hz-gb-2312']);
 
 /** Decodes `bytes` written in Windows code page `codepage`; throws E_CODEPAGE for an unknown one. */
 export function decodeCodepage(bytes: Uint8Array, codepage: number): string {
   const label = WHATWG_LABELS[codepage];
-  if (label) {
+  if (label && ICU_ONLY.has(label)) {
     let decoder = decoders.get(label);
     if (!decoder) {
       decoder = new TextDecoder(label);
@@ -98,8 +101,9 @@ export function decodeCodepage(bytes: Uint8Array, codepage: number): string {
     }
     return decoder.decode(bytes);
   }
-  const iconvName = ICONV_ONLY[codepage];
-  if (iconvName) return iconv.decode(Buffer.from(bytes), iconvName);
+  // cp932 rather than shift_jis: Windows' Shift_JIS has the NEC and IBM extensions (①, ㈱, ...).
+  const name = codepage === 932 ? 'cp932' : (label ?? ICONV_ONLY[codepage]);
+  if (name && iconv.encodingExists(name)) return iconv.decode(Buffer.from(bytes), name);
   throw new PstError('E_CODEPAGE', { codepage, file: '' });
 }
 
