@@ -17,30 +17,15 @@ import { parsePositive, selectionFromArgs, withSelectionOptions, type SelectionA
 import type { CliIO } from './output.js';
 import { formatBytes, formatCount, formatDay, formatDuration, renderTable } from './table.js';
 import { pickFolders } from './pick.js';
+import { checkConnectionArgs, resolveConnection, withConnectionOptions, withTargetOptions, type ConnectionArgs } from './connect.js';
+import { probeServer } from '../target/probe.js';
 
-interface PlanArgs extends SelectionArgs {
+interface PlanArgs extends SelectionArgs, ConnectionArgs {
   pst: string;
-  to?: string;
   provider: ProviderName;
-  user?: string;
-  password?: string;
   rate?: number;
   json: boolean;
   quiet: boolean;
-}
-
-export function withTargetOptions<T>(yargs: Argv<T>) {
-  return yargs
-    .option('to', { type: 'string', describe: t('cli.opt.to') })
-    .option('provider', {
-      type: 'string',
-      choices: ['outlook', 'office365', 'generic'] as const,
-      default: 'outlook' as const,
-      describe: t('cli.opt.provider'),
-    })
-    .option('user', { type: 'string', describe: t('cli.opt.user') })
-    // Declared only to refuse it with a reason: a password in argv shows in every user's `ps`.
-    .option('password', { type: 'string', hidden: true, describe: t('cli.opt.password') });
 }
 
 export function planCommand(io: CliIO, setExitCode: (code: number) => void): CommandModule<object, PlanArgs> {
@@ -48,13 +33,13 @@ export function planCommand(io: CliIO, setExitCode: (code: number) => void): Com
     command: 'plan <pst>',
     describe: t('cli.cmd.plan'),
     builder: (yargs) =>
-      withTargetOptions(withSelectionOptions(yargs))
+      withConnectionOptions(withTargetOptions(withSelectionOptions(yargs)))
         .positional('pst', { type: 'string', demandOption: true, describe: t('cli.arg.pst') })
         .option('rate', { type: 'number', describe: t('cli.opt.rate') })
         .option('json', { type: 'boolean', default: false, describe: t('cli.opt.json') })
         .option('quiet', { type: 'boolean', default: false, describe: t('cli.opt.quiet') }) as never,
     handler: async (args) => {
-      if (args.password !== undefined) throw new UsageError({ problem: t('usage.passwordArgument') });
+      const target = checkConnectionArgs(args);
       if (args.codepage !== undefined && !isKnownCodepage(args.codepage)) {
         throw new UsageError({ problem: t('E_CODEPAGE', { codepage: args.codepage }) });
       }
@@ -62,10 +47,32 @@ export function planCommand(io: CliIO, setExitCode: (code: number) => void): Com
       const messagesPerSecond = args.rate === undefined ? provider.messagesPerSecond : parsePositive(args.rate, 'rate');
       let selection = selectionFromArgs(args);
       if (args.pick && !(io.stdin.isTTY && io.stderr.isTTY)) throw new UsageError({ problem: t('usage.pickNeedsTty') });
-      if (args.to !== undefined) throw new UsageError({ problem: t('usage.toNotYet', { target: args.to }) });
-      const server: ServerFacts = provider.facts;
-
       const reader = openPst(args.pst, { codepage: args.codepage });
+      let server: ServerFacts = provider.facts;
+      let serverLine: string | null = null;
+      if (target?.kind === 'imap') {
+        // Looked at only after the PST opened: a wrong file is reported before any sign-in.
+        const connection = await resolveConnection(target, args, provider, io);
+        const advertised = await probeServer(connection);
+        server = {
+          ...advertised,
+          appendLimit: advertised.appendLimit ?? provider.messageLimit,
+          reservedNames: provider.facts.reservedNames,
+          maxNameLength: provider.facts.maxNameLength,
+        };
+        serverLine = t('plan.server', {
+          url: target.url,
+          user: connection.user,
+          delimiter: advertised.delimiter,
+          special: Object.entries(advertised.specialUse).map(([role, path]) => `${role}=${path}`).join(', ') || t('plan.none'),
+          utf8: advertised.utf8Accept ? t('plan.yes') : t('plan.no'),
+          limit: advertised.appendLimit === null ? t('plan.none') : formatBytes(advertised.appendLimit),
+        });
+      } else if (target?.kind === 'maildir') {
+        // A Maildir tree takes any UTF-8 name and has no special-use folders of its own.
+        server = { ...PROVIDERS.generic.facts, utf8Accept: true };
+      }
+
       try {
         const topFolderName = reader.store.displayName || basename(args.pst).replace(/\.(pst|ost)$/i, '');
         const showProgress = !args.json && !args.quiet && Boolean(io.stderr.isTTY);
@@ -88,7 +95,7 @@ export function planCommand(io: CliIO, setExitCode: (code: number) => void): Com
           };
           io.stdout.write(`${JSON.stringify(planToJson(plan, { pst, estimateSeconds: seconds }), null, 2)}\n`);
         } else {
-          io.stdout.write(`${renderPlan(plan, reader, provider, seconds, messagesPerSecond)}\n`);
+          io.stdout.write(`${renderPlan(plan, reader, provider, serverLine, seconds, messagesPerSecond)}\n`);
         }
         const unreadable = plan.totals.problems + reader.problems.length;
         setExitCode(unreadable > 0 ? EXIT.incomplete : EXIT.ok);
@@ -158,7 +165,7 @@ function skippedLabel(folder: PlanFolder): string {
   return parts.join(', ');
 }
 
-function renderPlan(plan: Plan, reader: PstReader, provider: Provider, seconds: number, rate: number): string {
+function renderPlan(plan: Plan, reader: PstReader, provider: Provider, serverLine: string | null, seconds: number, rate: number): string {
   const store = reader.store;
   const lines: string[] = [];
   lines.push(
@@ -171,16 +178,32 @@ function renderPlan(plan: Plan, reader: PstReader, provider: Provider, seconds: 
       codepage: store.codepage,
     }),
   );
-  lines.push(t('plan.target', { provider: provider.label, delimiter: plan.server.delimiter }));
+  if (serverLine) {
+    lines.push(serverLine);
+    if (provider.name !== 'generic') {
+      lines.push(
+        t('plan.serverPreset', {
+          provider: provider.label,
+          delimiter: provider.facts.delimiter,
+          limit: provider.messageLimit === null ? t('plan.none') : formatBytes(provider.messageLimit),
+        }),
+      );
+    }
+  } else {
+    lines.push(t('plan.target', { provider: provider.label, delimiter: plan.server.delimiter }));
+  }
+  const probed = serverLine !== null;
   lines.push('');
 
   const rows: string[][] = [];
   for (const folder of planFolders(plan.root)) {
     const depth = folder.path.length;
     const name = depth === 0 ? t('plan.top') : `${'  '.repeat(depth - 1)}${folder.path[depth - 1]}`;
+    const onServer = !probed || !folder.selected || folder.target === null ? '' : folder.targetExists ? formatCount(folder.targetMessages ?? 0) : t('plan.newMailbox');
     rows.push([
       name,
       folder.selected ? (folder.target ?? t('plan.noMailbox')) : t('plan.notSelected'),
+      onServer,
       roleLabel(folder),
       folder.selected ? formatCount(folder.send) : '',
       folder.selected && folder.send > 0 ? formatBytes(folder.sendBytes) : '',
@@ -194,6 +217,7 @@ function renderPlan(plan: Plan, reader: PstReader, provider: Provider, seconds: 
       [
         { header: t('plan.col.folder') },
         { header: t('plan.col.target') },
+        { header: probed ? t('plan.col.onServer') : '', align: 'right' },
         { header: t('plan.col.role') },
         { header: t('plan.col.send'), align: 'right' },
         { header: t('plan.col.size'), align: 'right' },

@@ -111,7 +111,6 @@ export const en = {
   'status.col.failed': 'Failed',
   'status.total': 'Total',
   'status.resumeHint': 'Run "pst2imap resume" to carry on.',
-  'usage.toNotYet': 'Looking at a server with --to {target} is not available in this version: run plan without --to to see the plan against the provider preset.',
   'plan.scanning': 'Reading the PST',
   'plan.header': '{file}: {format} {kind}, {size}, {encryption}, code page {codepage}',
   'plan.format.ansi': 'ANSI (Outlook 97-2002)',
@@ -167,6 +166,18 @@ export const en = {
   'pick.message': 'Folders to migrate (space to tick, enter to confirm)',
   'plan.noMailbox': '(no mail: no mailbox)',
   'plan.kindCount': '{count} {kind}',
+  'usage.badTarget': 'Invalid target "{value}": use imaps://host[:port], imap://host[:port] or maildir:DIR.',
+  'target.authRefused': 'the server refused the user name or password',
+  'cli.opt.passwordFile2': 'Read the password from this file (first line) instead of PST2IMAP_PASSWORD or a prompt',
+  'cli.opt.auth': 'How to sign in: oauth2 (Outlook.com, Microsoft 365; run "pst2imap login" first) or password',
+  'cli.opt.allowPlaintext': 'Allow a password over an unencrypted connection to a host that is not this machine (not advised)',
+  'plan.server': 'Server: {url} as {user}: delimiter "{delimiter}", special folders {special}, UTF8=ACCEPT {utf8}, APPENDLIMIT {limit}',
+  'plan.serverPreset': 'Preset {provider}: delimiter "{delimiter}", message limit {limit}',
+  'plan.col.onServer': 'On server',
+  'plan.newMailbox': 'new',
+  'plan.yes': 'yes',
+  'plan.no': 'no',
+  'plan.none': 'none',
 } as const;
 
 export type MessageKey = keyof typeof en;
