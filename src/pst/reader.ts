@@ -58,6 +58,7 @@ export const TAG = {
   inReplyTo: 0x1042,
   references: 0x1039,
   attachmentHidden: 0x7ffe,
+  renderingPosition: 0x370b,
   recipientSmtp: 0x39fe,
 } as const;
 
@@ -450,6 +451,7 @@ function attachmentsOf(message: PSTMessage, depth: number): PstAttachment[] {
       contentId: attachment.contentId || '',
       size: attachment.size,
       hidden: intProperty(attachment, TAG.attachmentHidden) === 1,
+      renderingPosition: intProperty(attachment, TAG.renderingPosition),
       content: () =>
         quietly(() => {
           const stream = attachment.fileInputStream;

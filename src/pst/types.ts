@@ -116,6 +116,8 @@ export interface PstAttachment {
   size: number;
   /** PR_ATTACHMENT_HIDDEN or the inline rendering flags. */
   hidden: boolean;
+  /** PR_RENDERING_POSITION: where an RTF body shows the attachment; -1 when it is not shown there. */
+  renderingPosition: number | null;
   /** Raw bytes of a by-value (or OLE) attachment, exactly as stored. */
   content(): Buffer;
   /** The embedded message of a method-5 attachment, to any depth; null for other methods. */

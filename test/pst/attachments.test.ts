@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openPst, isReadProblem, type MessageSummary, type PstMessage } from '../../src/pst/index.js';
+import { openPst, isReadProblem, type MessageSummary, type PstAttachment, type PstMessage } from '../../src/pst/index.js';
 import { sharedFixtures } from '../support/cli.js';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -53,7 +53,7 @@ it('reads messages embedded four levels deep, with their attachments, as often a
       const picture = message!.attachments.find((attachment) => attachment.method === 'by-value')!;
       expect(picture.filename).toBe(`${name}.png`);
       expect(sha256(picture.content())).toBe(sha256(readFileSync(join(exported, 'Attachments', `1_${name}.png`))));
-      const inner = message!.attachments.find((attachment) => attachment.method === 'embedded');
+      const inner: PstAttachment | undefined = message!.attachments.find((attachment) => attachment.method === 'embedded');
       message = inner ? inner.embedded() : null;
       if (inner) {
         expect(inner.embedded()?.subject).toBe(message?.subject); // a second read gives the same
