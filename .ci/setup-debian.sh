@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian tools the test suite checks against: a real IMAP server (dovecot-imapd) and the
 # independent PST readers (readpst from pst-utils, pffexport from pff-tools), plus mbsync (isync) for the
-# benchmarks. Idempotent: installs only what is missing. Run as root (CI is root); developers: sudo.
+# benchmarks, and tmux for the interactive tests. Idempotent: installs only what is missing. Run as root (CI is root); developers: sudo.
 set -euo pipefail
 
 needed=()
@@ -9,6 +9,8 @@ command -v dovecot >/dev/null 2>&1 || needed+=(dovecot-imapd)
 command -v readpst >/dev/null 2>&1 || needed+=(pst-utils)
 command -v pffexport >/dev/null 2>&1 || needed+=(pff-tools)
 command -v mbsync >/dev/null 2>&1 || needed+=(isync)
+# A real terminal for the tests of interactive prompts (--pick).
+command -v tmux >/dev/null 2>&1 || needed+=(tmux)
 
 if [ ${#needed[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
