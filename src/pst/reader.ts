@@ -64,6 +64,13 @@ export const TAG = {
 
 const NID_TYPE_SEARCH_FOLDER = 0x03;
 
+/** The library folder's contents table (private in its types). */
+type FolderContents = {
+  initEmailsTable(): void;
+  emailsTable: { rowCount: number; getItems(start: number, count: number): Array<Map<number, PropertyItem>> } | null;
+  fallbackEmailsTable: Array<{ descriptorIdentifier: number }> | null;
+};
+
 /** Set on the library's PSTFile: how it decodes string properties (see the patch of PSTObject). */
 type StringDecoder = (data: Buffer, stringType: number, messageCodepage: number | null) => string;
 const PT_BINARY = 0x0102;
@@ -194,10 +201,7 @@ class ExtractorPstReader implements PstReader {
     const queue: PSTFolder[] = [top];
     for (let visited = 0; queue.length > 0 && visited < 200; visited++) {
       const folder = queue.shift()!;
-      const internal = folder as unknown as {
-        initEmailsTable(): void;
-        emailsTable: { rowCount: number; getItems(start: number, count: number): Array<Map<number, PropertyItem>> } | null;
-      };
+      const internal = folder as unknown as FolderContents;
       try {
         quietly(() => internal.initEmailsTable());
         const rows = internal.emailsTable ? quietly(() => internal.emailsTable!.getItems(0, Math.min(3, internal.emailsTable!.rowCount))) : [];
@@ -312,11 +316,7 @@ class ExtractorPstReader implements PstReader {
   *items(folder: PstFolder): Iterable<MessageSummary | ReadProblem> {
     const library = this.libraryFolders.get(folder.nid);
     if (!library) return;
-    const internal = library as unknown as {
-      initEmailsTable(): void;
-      emailsTable: { rowCount: number; getItems(start: number, count: number): Array<Map<number, PropertyItem>> } | null;
-      fallbackEmailsTable: Array<{ descriptorIdentifier: number }> | null;
-    };
+    const internal = library as unknown as FolderContents;
     try {
       quietly(() => internal.initEmailsTable());
     } catch (error) {
@@ -334,15 +334,12 @@ class ExtractorPstReader implements PstReader {
     } else {
       for (const node of internal.fallbackEmailsTable ?? []) nids.push(() => node.descriptorIdentifier);
     }
-    let read = 0;
     for (const [row, nidOf] of nids.entries()) {
       let nid: number | null = null;
       try {
         nid = nidOf();
         if (nid === null) throw new Error(`contents table row ${row} has no item`);
-        const message = this.loadMessage(nid);
-        read++;
-        yield summarize(message, nid, folder.nid);
+        yield summarize(this.loadMessage(nid), nid, folder.nid);
       } catch (error) {
         yield { problem: true, folderPath: folder.path, nid, code: 'E_ITEM_UNREADABLE', detail: describe(error) };
       }
@@ -356,7 +353,6 @@ class ExtractorPstReader implements PstReader {
         detail: `the folder says it holds ${folder.contentCount} items; its contents table lists ${nids.length}`,
       };
     }
-    void read;
   }
 
   private loadMessage(nid: number): PSTMessage {

@@ -40,31 +40,23 @@ const outlookFacts: ServerFacts = {
   capabilities: [],
 };
 
+const outlook: Provider = {
+  name: 'outlook',
+  label: 'Outlook.com',
+  host: 'outlook.office365.com',
+  port: 993,
+  secure: true,
+  auth: 'oauth2',
+  messageLimit: 35 * 1024 * 1024,
+  connections: 2,
+  messagesPerSecond: 5,
+  facts: outlookFacts,
+};
+
 export const PROVIDERS: Record<ProviderName, Provider> = {
-  outlook: {
-    name: 'outlook',
-    label: 'Outlook.com',
-    host: 'outlook.office365.com',
-    port: 993,
-    secure: true,
-    auth: 'oauth2',
-    messageLimit: 35 * 1024 * 1024,
-    connections: 2,
-    messagesPerSecond: 5,
-    facts: outlookFacts,
-  },
-  office365: {
-    name: 'office365',
-    label: 'Microsoft 365',
-    host: 'outlook.office365.com',
-    port: 993,
-    secure: true,
-    auth: 'oauth2',
-    messageLimit: 35 * 1024 * 1024,
-    connections: 2,
-    messagesPerSecond: 5,
-    facts: outlookFacts,
-  },
+  outlook,
+  // Microsoft 365 mailboxes are served by the same Exchange Online front end as Outlook.com.
+  office365: { ...outlook, name: 'office365', label: 'Microsoft 365' },
   generic: {
     name: 'generic',
     label: 'IMAP server',
