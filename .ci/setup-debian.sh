@@ -11,6 +11,8 @@ command -v pffexport >/dev/null 2>&1 || needed+=(pff-tools)
 command -v mbsync >/dev/null 2>&1 || needed+=(isync)
 # A real terminal for the tests of interactive prompts (--pick).
 command -v tmux >/dev/null 2>&1 || needed+=(tmux)
+# Self-signed certificates for the TLS tests of the test Dovecot.
+command -v openssl >/dev/null 2>&1 || needed+=(openssl)
 
 if [ ${#needed[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive

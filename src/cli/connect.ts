@@ -85,7 +85,7 @@ export async function resolveConnection(
       }),
     };
   }
-  if (args.insecure) io.stderr.write(`pst2imap: ${t('warning', { message: t('cli.opt.insecure') })}\n`);
+  if (args.insecure) io.stderr.write(`pst2imap: ${t('warning', { message: t('warning.insecure', { server: `${target.host}:${target.port}` }) })}\n`);
   return {
     host: target.host,
     port: target.port,

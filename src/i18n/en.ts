@@ -72,6 +72,7 @@ export const en = {
   'cli.opt.passwordFile': 'Read the password from this file (first line)',
   'cli.opt.password': 'Refused: a password on the command line shows in the process list',
   'cli.opt.rate': 'Messages per second used for the time estimate',
+  'warning.insecure': '--insecure: the server\'s TLS certificate is not verified, so anyone on the network path could pose as {server}. Use it only for a server you trust on a network you control.',
   'cli.opt.insecure': 'Do not verify the server\'s TLS certificate (not advised)',
   'cli.cmd.plan': 'Dry run: show the folder tree, where each folder will go, counts, sizes and what will be skipped. Writes nothing.',
   'cli.arg.pst': 'The PST or OST file',

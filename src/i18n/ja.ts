@@ -67,6 +67,7 @@ export const ja: Record<MessageKey, string> = {
   'cli.opt.passwordFile': 'このファイル (1 行目) からパスワードを読みます',
   'cli.opt.password': '使用できません: コマンド ラインのパスワードはプロセス一覧に表示されます',
   'cli.opt.rate': '所要時間の見積もりに使う 1 秒あたりのメッセージ数',
+  'warning.insecure': '--insecure: サーバーの TLS 証明書を検証しないため、通信経路上の第三者が {server} になりすませます。信頼できるネットワーク上の信頼できるサーバーにだけ使ってください。',
   'cli.opt.insecure': 'サーバーの TLS 証明書を検証しません (推奨しません)',
   'cli.cmd.plan': '予行演習: フォルダー構成、各フォルダーの移行先、件数、サイズ、スキップされるものを表示します。何も書き込みません。',
   'cli.arg.pst': 'PST または OST ファイル',

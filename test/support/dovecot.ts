@@ -22,7 +22,12 @@ export interface TokenVerdict {
 
 export interface DovecotServer {
   host: string;
+  /** The plain IMAP port (STARTTLS offered when started with `tls`). */
   port: number;
+  /** With `tls`: the implicit-TLS (imaps) port and the PEM of the self-signed certificate (CN and
+   * subjectAltName localhost, 127.0.0.1), which a client trusts through NODE_EXTRA_CA_CERTS. */
+  tlsPort: number | null;
+  certificatePath: string | null;
   dir: string;
   /** The introspection endpoint's verdicts, by token. */
   tokens: Map<string, TokenVerdict>;
@@ -74,7 +79,19 @@ process.once('exit', () => {
   for (const server of running) void server.stop();
 });
 
-export async function startDovecot(options: { users?: Record<string, string> } = {}): Promise<DovecotServer> {
+/** A throwaway self-signed certificate for localhost and 127.0.0.1 (openssl, from Debian's base system). */
+function selfSignedCertificate(dir: string): { cert: string; key: string } {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', key, '-out', cert,
+  ], { stdio: 'ignore' });
+  chmodSync(key, 0o600);
+  return { cert, key };
+}
+
+export async function startDovecot(options: { users?: Record<string, string>; tls?: boolean } = {}): Promise<DovecotServer> {
   const binary = findDovecot();
   const dir = mkdtempSync(join(tmpdir(), 'pst2imap-dovecot-'));
   const mail = join(dir, 'mail');
@@ -112,13 +129,15 @@ export async function startDovecot(options: { users?: Record<string, string> } =
   );
 
   const port = await freePort();
+  const tlsPort = options.tls ? await freePort() : null;
+  const certificate = options.tls ? selfSignedCertificate(dir) : null;
   const mailbox = (name: string, flag: string) => `  mailbox ${name} {\n    special_use = ${flag}\n    auto = subscribe\n  }`;
   const config = [
     `base_dir = ${join(dir, 'run')}`,
     `state_dir = ${join(dir, 'state')}`,
     'protocols = imap',
     'listen = 127.0.0.1',
-    'ssl = no',
+    ...(certificate ? ['ssl = yes', `ssl_cert = <${certificate.cert}`, `ssl_key = <${certificate.key}`] : ['ssl = no']),
     'disable_plaintext_auth = no',
     'auth_mechanisms = plain login xoauth2 oauthbearer',
     'default_login_user = dovenull',
@@ -129,7 +148,7 @@ export async function startDovecot(options: { users?: Record<string, string> } =
     'first_valid_uid = 1',
     `log_path = ${join(dir, 'dovecot.log')}`,
     `mail_location = maildir:${mail}/%u`,
-    'service imap-login {\n  inet_listener imap {\n    address = 127.0.0.1\n    port = ' + port + '\n  }\n  inet_listener imaps {\n    port = 0\n  }\n}',
+    'service imap-login {\n  inet_listener imap {\n    address = 127.0.0.1\n    port = ' + port + '\n  }\n  inet_listener imaps {\n    address = 127.0.0.1\n    port = ' + (tlsPort ?? 0) + '\n  }\n}',
     'service anvil {\n  chroot =\n}',
     'service imap-login {\n  chroot =\n}',
     'passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = ' + join(dir, 'oauth2.conf') + '\n}',
@@ -147,6 +166,8 @@ export async function startDovecot(options: { users?: Record<string, string> } =
   const server: DovecotServer = {
     host: '127.0.0.1',
     port,
+    tlsPort,
+    certificatePath: certificate?.cert ?? null,
     dir,
     tokens,
     addUser(name, password) {
