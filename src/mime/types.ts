@@ -16,7 +16,8 @@ export interface RebuildWarning {
     | 'attachment-unreadable'
     | 'embedded-unreadable'
     | 'rtf-kept-as-attachment'
-    | 'body-charset-unknown';
+    | 'body-charset-unknown'
+    | 'address-unresolved';
   /** Plain words for a person: which attachment, which charset, ... */
   detail: string;
 }

@@ -1,0 +1,302 @@
+/**
+ * One PST item rebuilt as the message it was: RFC 5322 bytes, IMAP flags and INTERNALDATE.
+ *
+ * The MIME tree is built by nodemailer's mail-composer. Two of its habits are guarded against here:
+ * - it labels an HTML body given as `html` 'text/html; charset=utf-8' whatever its bytes are, so bodies
+ *   go in as `alternatives` with their own Content-Type and as Buffers, which it never relabels;
+ * - it invents a Message-ID and a Date (now) when none is given, so both are always given: the PST's,
+ *   else a Message-ID derived from the store and the item, so that a re-run derives the same one.
+ * Received mail keeps the headers it arrived with (PR_TRANSPORT_MESSAGE_HEADERS) less those that described
+ * its original MIME structure: the header block nodemailer writes is replaced by them.
+ */
+import { createHash } from 'node:crypto';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import { detectMimeType } from 'nodemailer/lib/mime-funcs';
+import type { PstAddress, PstAttachment, PstMessage } from '../pst/types.js';
+import { chooseBody, type BodyPart } from './body.js';
+import { imapFlags, internalDate, isOwnMail } from './flags.js';
+import { asciiField, fieldValue, findField, isStructureField, splitHeaderFields, splitMessage } from './headers.js';
+import type { RebuildContext, RebuildWarning, RebuiltMessage } from './types.js';
+
+type Address = { name: string; address: string };
+type ComposerAttachment = {
+  content: Buffer;
+  contentType: string;
+  contentDisposition: 'attachment' | 'inline';
+  filename: string | false;
+  cid?: string;
+  headers?: Record<string, string>;
+  contentTransferEncoding?: string;
+};
+
+/** Nesting of embedded messages beyond this is kept as the attachment it is, not rebuilt further. */
+const MAX_EMBEDDED_DEPTH = 32;
+
+/**
+ * Rebuilds one item. Never throws for what the item holds: what cannot be carried is in `warnings`.
+ * Throws only when the item itself cannot be read (the PST layer's PstError).
+ */
+export async function rebuildMessage(message: PstMessage, context: RebuildContext): Promise<RebuiltMessage> {
+  return rebuild(message, context, `${context.storeFingerprint}:${message.nid}`, 0);
+}
+
+async function rebuild(message: PstMessage, context: RebuildContext, seed: string, depth: number): Promise<RebuiltMessage> {
+  const warnings: RebuildWarning[] = [];
+  const own = isOwnMail(message, context);
+  const fields = message.transportHeaders && !own ? splitHeaderFields(message.transportHeaders) : [];
+  const received = fields.some((field) => !isStructureField(field.name));
+
+  const storedId = cleanMessageId(message.internetMessageId) ?? (received ? cleanMessageId(fieldValue(findField(fields, 'Message-ID') ?? { name: '', raw: ':' })) : null);
+  const messageId = storedId ?? derivedMessageId(message, seed);
+  const date = headerDate(message, own);
+
+  const body = chooseBody(message, warnings);
+  const attachments = await composeAttachments(message, context, seed, depth, body.html, warnings);
+  if (body.rtfAttachment) {
+    attachments.push({
+      content: body.rtfAttachment,
+      contentType: 'application/rtf',
+      contentDisposition: 'attachment',
+      filename: 'message.rtf',
+    });
+  }
+
+  const alternatives = [];
+  // Always a text part, even an empty one: without any, mail-composer would make a lone attachment
+  // the whole message.
+  const text = body.text ?? (body.html ? null : { bytes: Buffer.alloc(0), charset: 'UTF-8' });
+  if (text) alternatives.push(bodyAlternative('text/plain', text));
+  if (body.html) alternatives.push(bodyAlternative('text/html', body.html));
+
+  const mail: Record<string, unknown> = {
+    alternatives,
+    attachments,
+    messageId,
+    date: date ?? undefined,
+    headers: received ? {} : builtHeaders(message),
+  };
+  if (!received) {
+    const sender = addressOf(message.sentRepresenting ?? message.sender, warnings);
+    const actual = addressOf(message.sender, []);
+    Object.assign(mail, {
+      from: sender ?? undefined,
+      sender: actual && sender && actual.address.toLowerCase() !== sender.address.toLowerCase() ? actual : undefined,
+      to: recipients(message, 'to', warnings),
+      cc: recipients(message, 'cc', warnings),
+      bcc: own ? recipients(message, 'bcc', warnings) : undefined,
+      subject: message.subject,
+      inReplyTo: message.inReplyTo ?? undefined,
+      references: message.references ?? undefined,
+    });
+  }
+  const node = new MailComposer(mail as ConstructorParameters<typeof MailComposer>[0]).compile();
+  // Bcc is left out of generated headers by default (it is for sending); a sent item shows it.
+  node.keepBcc = own;
+  const built = await node.build();
+
+  const bytes = received ? withStoredHeaders(built, fields, message, messageId, date) : date ? built : withoutHeader(built, 'Date');
+  return {
+    bytes,
+    flags: imapFlags(message),
+    internalDate: internalDate(message, context),
+    messageId,
+    messageIdDerived: storedId === null,
+    warnings,
+  };
+}
+
+/** A body part as its own bytes, labelled with their charset, never re-encoded. */
+function bodyAlternative(type: 'text/plain' | 'text/html', part: BodyPart) {
+  return {
+    content: part.bytes,
+    contentType: `${type}; charset=${part.charset}`,
+    // PR_HTML may hold lone CR or LF; base64 carries them as they are. Text (CRLF already) is left to
+    // nodemailer: quoted-printable for mostly Latin text, base64 for the rest.
+    contentTransferEncoding: type === 'text/html' ? 'base64' : undefined,
+  };
+}
+
+/** The message date: when it was sent, else (received without headers) when it arrived, else made. */
+function headerDate(message: PstMessage, own: boolean): Date | null {
+  return own
+    ? (message.clientSubmitTime ?? message.creationTime ?? message.lastModificationTime ?? null)
+    : (message.clientSubmitTime ?? message.messageDeliveryTime ?? message.creationTime ?? message.lastModificationTime ?? null);
+}
+
+/** '<id@host>' as stored, trimmed; null when there is none or it is not a msg-id at all. */
+export function cleanMessageId(value: string | null | undefined): string | null {
+  const trimmed = (value ?? '').trim();
+  if (trimmed === '') return null;
+  const inner = trimmed.replace(/^<|>$/g, '').trim();
+  if (inner === '' || /[\s<>]/.test(inner)) return null;
+  return `<${inner}>`;
+}
+
+/**
+ * A Message-ID for an item that has none (sent items of some clients, drafts, notes): derived from the
+ * store's fingerprint, the item's node ID and properties that never change after the item was made, so
+ * that a second run derives the same one and the target recognises the message as already there.
+ */
+export function derivedMessageId(message: PstMessage, seed: string): string {
+  const stable = [
+    seed,
+    message.messageClass,
+    message.subject,
+    message.clientSubmitTime?.toISOString() ?? '',
+    message.creationTime?.toISOString() ?? '',
+    message.sentRepresenting?.email ?? message.sender?.email ?? '',
+  ].join('\u0000');
+  const hash = createHash('sha256').update(stable, 'utf8').digest('hex').slice(0, 32);
+  return `<${hash}.${message.nid}@pst2imap.invalid>`;
+}
+
+function isSmtp(email: string): boolean {
+  return /^[^\s@<>]+@[^\s@<>]+$/.test(email);
+}
+
+/**
+ * An address for a header. Exchange (EX) addresses the PST could not resolve to SMTP keep their display
+ * name and get a placeholder address under .invalid (RFC 2606), so that nothing pretends to be deliverable.
+ */
+function addressOf(address: PstAddress | null, warnings: RebuildWarning[]): Address | null {
+  if (!address || (address.name === '' && address.email === '')) return null;
+  if (isSmtp(address.email)) return { name: address.name === address.email ? '' : address.name, address: address.email };
+  const cn = /\/cn=([^/]+)$/i.exec(address.email)?.[1] ?? address.name;
+  const local = cn.normalize('NFKD').replace(/[^A-Za-z0-9._-]+/g, '.').replace(/^\.+|\.+$/g, '') || 'unknown';
+  warnings.push({
+    code: 'address-unresolved',
+    detail: `${address.name || address.email} (${address.addressType || 'no type'}): no SMTP address in the PST`,
+  });
+  return { name: address.name, address: `${local}@unresolved.invalid` };
+}
+
+function recipients(message: PstMessage, type: 'to' | 'cc' | 'bcc', warnings: RebuildWarning[]): Address[] | undefined {
+  const list = message.recipients
+    .filter((recipient) => recipient.type === type)
+    .map((recipient) => addressOf(recipient, warnings))
+    .filter((address): address is Address => address !== null);
+  return list.length > 0 ? list : undefined;
+}
+
+/** Headers of mail rebuilt from properties that nodemailer has no option for. */
+function builtHeaders(message: PstMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  // [MS-OXCMAIL] 2.2.3.2.5: PidTagImportance 0 low, 2 high; X-Priority 5 and 1 as Outlook writes them.
+  if (message.importance === 2) Object.assign(headers, { Importance: 'high', 'X-Priority': '1' });
+  if (message.importance === 0) Object.assign(headers, { Importance: 'low', 'X-Priority': '5' });
+  // PidTagPriority: 1 urgent, -1 non-urgent (RFC 2156 Priority).
+  if (message.priority === 1) headers.Priority = 'urgent';
+  if (message.priority === -1) headers.Priority = 'non-urgent';
+  if (message.conversationIndex && message.conversationIndex.length > 0) {
+    headers['Thread-Index'] = message.conversationIndex.toString('base64');
+  }
+  return headers;
+}
+
+/**
+ * Received mail: the stored header block (less its MIME structure fields) followed by nodemailer's
+ * MIME-Version, Content-Type and Content-Transfer-Encoding. A Message-ID or Date missing from the
+ * stored block is added from the item.
+ */
+function withStoredHeaders(built: Buffer, stored: ReturnType<typeof splitHeaderFields>, message: PstMessage, messageId: string, date: Date | null): Buffer {
+  const { header, body } = splitMessage(built);
+  const generated = splitHeaderFields(header);
+  const lines: string[] = stored.filter((field) => !isStructureField(field.name)).map(asciiField);
+  if (!findField(stored, 'Message-ID')) lines.push(`Message-ID: ${messageId}`);
+  if (!findField(stored, 'Date') && date) lines.push(`Date: ${date.toUTCString().replace(/GMT$/, '+0000')}`);
+  if (!findField(stored, 'Subject') && message.subject) {
+    const subject = generated.find((field) => field.name.toLowerCase() === 'subject');
+    if (subject) lines.push(subject.raw);
+  }
+  for (const field of generated) if (isStructureField(field.name)) lines.push(field.raw);
+  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), body]);
+}
+
+function withoutHeader(built: Buffer, name: string): Buffer {
+  const { header, body } = splitMessage(built);
+  const kept = splitHeaderFields(header).filter((field) => field.name.toLowerCase() !== name.toLowerCase());
+  return Buffer.concat([Buffer.from(`${kept.map((field) => field.raw).join('\r\n')}\r\n\r\n`, 'latin1'), body]);
+}
+
+/** Extensions for the few content types nodemailer's table lacks or that a PST names oddly. */
+function contentTypeOf(attachment: PstAttachment): string | undefined {
+  const tag = attachment.mimeTag.trim().toLowerCase();
+  return /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(tag) ? tag : undefined;
+}
+
+/** Does the HTML refer to this Content-ID (cid:...)? Only then is the part inline in multipart/related. */
+function referencedInHtml(html: BodyPart | null, contentId: string): boolean {
+  if (!html || contentId === '') return false;
+  const id = contentId.replace(/^<|>$/g, '');
+  return html.bytes.includes(`cid:${id}`, 0, 'latin1');
+}
+
+async function composeAttachments(
+  message: PstMessage,
+  context: RebuildContext,
+  seed: string,
+  depth: number,
+  html: BodyPart | null,
+  warnings: RebuildWarning[],
+): Promise<ComposerAttachment[]> {
+  const result: ComposerAttachment[] = [];
+  for (const attachment of message.attachments) {
+    const label = attachment.filename || `#${attachment.index + 1}`;
+    if (attachment.method === 'embedded') {
+      let inner: PstMessage | null = null;
+      try {
+        inner = attachment.embedded();
+      } catch {
+        inner = null;
+      }
+      if (!inner || depth >= MAX_EMBEDDED_DEPTH) {
+        warnings.push({ code: 'embedded-unreadable', detail: `embedded message ${label} cannot be read` });
+        continue;
+      }
+      // The embedded message is rebuilt as received mail (its own headers, when it kept them).
+      const rebuilt = await rebuild(inner, { ...context, folderRole: null }, `${seed}/${attachment.index}`, depth + 1);
+      warnings.push(...rebuilt.warnings.map((warning) => ({ ...warning, detail: `in embedded ${label}: ${warning.detail}` })));
+      result.push({
+        content: rebuilt.bytes,
+        contentType: 'message/rfc822',
+        contentDisposition: 'attachment',
+        filename: attachment.filename || inner.subject || false,
+      });
+      continue;
+    }
+    if (attachment.method === 'by-reference') {
+      warnings.push({ code: 'attachment-by-reference', detail: `${label}: a link to a file outside the PST; only the link was stored` });
+      continue;
+    }
+    if (attachment.method !== 'by-value' && attachment.method !== 'ole') {
+      warnings.push({ code: 'attachment-unreadable', detail: `${label}: attachment method ${attachment.method} holds no data` });
+      continue;
+    }
+    let content: Buffer;
+    try {
+      content = attachment.content();
+    } catch (error) {
+      warnings.push({ code: 'attachment-unreadable', detail: `${label}: ${error instanceof Error ? error.message : String(error)}` });
+      continue;
+    }
+    if (attachment.method === 'ole') {
+      warnings.push({ code: 'attachment-ole', detail: `${label}: an embedded OLE object, kept as its stored bytes` });
+    }
+    const inline = referencedInHtml(html, attachment.contentId);
+    const cid = attachment.contentId.replace(/^<|>$/g, '');
+    result.push({
+      content,
+      contentType: contentTypeOf(attachment) ?? detectType(attachment.filename, attachment.method),
+      contentDisposition: inline ? 'inline' : 'attachment',
+      filename: attachment.filename || false,
+      contentTransferEncoding: 'base64',
+      ...(inline ? { cid } : cid ? { headers: { 'Content-ID': `<${cid}>` } } : {}),
+    });
+  }
+  return result;
+}
+
+function detectType(filename: string, method: PstAttachment['method']): string {
+  if (method === 'ole' || !/\.[^.]+$/.test(filename)) return 'application/octet-stream';
+  return detectMimeType(filename);
+}
