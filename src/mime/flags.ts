@@ -47,3 +47,18 @@ export function internalDate(
     : (message.messageDeliveryTime ?? message.clientSubmitTime);
   return first ?? message.creationTime ?? message.lastModificationTime ?? null;
 }
+
+/**
+ * Received mail keeps the internet headers it arrived with. A copy of the user's own mail that came back
+ * (sent to themselves, MSGFLAG_FROMME) was received too; only what sits in Sent Items, Drafts or the
+ * Outbox, or was never sent, is rebuilt from its properties.
+ */
+export function usesStoredHeaders(message: Pick<PstMessage, 'messageFlags' | 'transportHeaders'>, context: Pick<RebuildContext, 'folderRole'>): boolean {
+  return (
+    Boolean(message.transportHeaders?.trim()) &&
+    (message.messageFlags & MSGFLAG_UNSENT) === 0 &&
+    context.folderRole !== 'sent' &&
+    context.folderRole !== 'drafts' &&
+    context.folderRole !== 'outbox'
+  );
+}

@@ -14,7 +14,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import { detectMimeType } from 'nodemailer/lib/mime-funcs';
 import type { PstAddress, PstAttachment, PstMessage } from '../pst/types.js';
 import { chooseBody, type BodyPart } from './body.js';
-import { imapFlags, internalDate, isOwnMail } from './flags.js';
+import { imapFlags, internalDate, isOwnMail, usesStoredHeaders } from './flags.js';
 import { asciiField, fieldValue, findField, isStructureField, splitHeaderFields, splitMessage } from './headers.js';
 import type { RebuildContext, RebuildWarning, RebuiltMessage } from './types.js';
 
@@ -43,12 +43,12 @@ export async function rebuildMessage(message: PstMessage, context: RebuildContex
 async function rebuild(message: PstMessage, context: RebuildContext, seed: string, depth: number): Promise<RebuiltMessage> {
   const warnings: RebuildWarning[] = [];
   const own = isOwnMail(message, context);
-  const fields = message.transportHeaders && !own ? splitHeaderFields(message.transportHeaders) : [];
+  const fields = usesStoredHeaders(message, context) ? splitHeaderFields(message.transportHeaders ?? '') : [];
   const received = fields.some((field) => !isStructureField(field.name));
 
   const storedId = cleanMessageId(message.internetMessageId) ?? (received ? cleanMessageId(fieldValue(findField(fields, 'Message-ID') ?? { name: '', raw: ':' })) : null);
   const messageId = storedId ?? derivedMessageId(message, seed);
-  const date = headerDate(message, own);
+  const date = headerDate(message);
 
   const body = chooseBody(message, warnings);
   const attachments = await composeAttachments(message, context, seed, depth, body.html, warnings);
@@ -116,11 +116,9 @@ function bodyAlternative(type: 'text/plain' | 'text/html', part: BodyPart) {
   };
 }
 
-/** The message date: when it was sent, else (received without headers) when it arrived, else made. */
-function headerDate(message: PstMessage, own: boolean): Date | null {
-  return own
-    ? (message.clientSubmitTime ?? message.creationTime ?? message.lastModificationTime ?? null)
-    : (message.clientSubmitTime ?? message.messageDeliveryTime ?? message.creationTime ?? message.lastModificationTime ?? null);
+/** The Date header: when it was sent; else (drafts, items made locally) when it was saved or made. */
+function headerDate(message: PstMessage): Date | null {
+  return message.clientSubmitTime ?? message.messageDeliveryTime ?? message.creationTime ?? message.lastModificationTime ?? null;
 }
 
 /** '<id@host>' as stored, trimmed; null when there is none or it is not a msg-id at all. */
