@@ -53,6 +53,8 @@ export const ERROR_CODES = {
   E_CONFIG: EXIT.usage,
   E_STATE: EXIT.state,
   E_INTERRUPTED: EXIT.interrupted,
+  /** The output folder of `export` cannot be written. */
+  E_OUTPUT_DIR: EXIT.usage,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -7,6 +7,7 @@ import { EXIT, UsageError } from '../errors.js';
 import { detectLanguage, language, setLanguage, t } from '../i18n/index.js';
 import { processIO, reportError, type CliIO } from './output.js';
 import { loginCommand, logoutCommand } from './login.js';
+import { exportCommand } from './export.js';
 import { planCommand } from './plan.js';
 import { statusCommand } from './status.js';
 
@@ -29,6 +30,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     .option('lang', { type: 'string', choices: ['en', 'ja'], describe: t('cli.opt.lang') })
     .option('debug', { type: 'boolean', default: false, describe: t('cli.opt.debug') })
     .command(planCommand(io, setExitCode))
+    .command(exportCommand(io, setExitCode))
     .command(loginCommand(io, setExitCode))
     .command(logoutCommand(io, setExitCode))
     .command(statusCommand(io, setExitCode))

@@ -179,6 +179,27 @@ export const en = {
   'plan.yes': 'yes',
   'plan.no': 'no',
   'plan.none': 'none',
+  // export
+  E_OUTPUT_DIR: 'Cannot write to {dir} (--{option}): {what}. Give a folder you can write to.',
+  'export.notDir': 'it is a file, not a folder',
+  'cli.cmd.export': 'Write the selected folders to disk as .eml files or a Maildir tree (offline copy, backup, inspection); --export-other writes contacts, appointments, tasks and notes as files',
+  'cli.opt.exportTo': 'Folder to write into (created if missing); a second run overwrites the same files',
+  'cli.opt.format': 'eml: one <item>.eml file per message in a folder per mailbox; maildir: a Maildir per mailbox, flags in the file names',
+  'cli.opt.exportOther': 'Also write the items IMAP cannot hold into this folder: contacts (.vcf), appointments and tasks (.ics), notes and the rest (.txt)',
+  'export.writing': 'Writing messages',
+  'export.written': 'Written: {count} messages, {size}, in {folders} folders under {dir}.',
+  'export.otherWritten': 'Not mail, written as files: {count} items{kinds} under {dir}.',
+  'export.skipped': 'Skipped: {nonMail} not mail{kinds}{hint}, {tooLarge} too large, {outsideDates} outside the dates.',
+  'export.otherHint': ' (--export-other DIR writes them as files)',
+  'export.warnings': 'Written with changes ({count}):',
+  'export.failed': 'Failed ({count}):',
+  'export.warning.attachment-by-reference': 'attachment stored as a link only, not included',
+  'export.warning.attachment-ole': 'OLE object kept as its stored bytes',
+  'export.warning.attachment-unreadable': 'attachment could not be read, not included',
+  'export.warning.embedded-unreadable': 'embedded message could not be read, not included',
+  'export.warning.rtf-kept-as-attachment': 'rich text body kept as the attachment message.rtf',
+  'export.warning.body-charset-unknown': 'charset of the HTML body not stated',
+  'export.warning.address-unresolved': 'Exchange address without SMTP address, written under .invalid',
 } as const;
 
 export type MessageKey = keyof typeof en;

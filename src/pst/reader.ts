@@ -20,12 +20,15 @@ import type {
   OpenOptions,
   MessageSummary,
   PstAddress,
+  PstAppointmentDetails,
   PstAttachment,
+  PstContactDetails,
   PstFolder,
   PstMessage,
   PstReader,
   PstRecipient,
   PstStore,
+  PstTaskDetails,
   ReadProblem,
 } from './types.js';
 
@@ -35,6 +38,10 @@ const { PSTUtil } = require('pst-extractor/dist/PSTUtil.class.js') as {
   PSTUtil: { detectAndLoadPSTObject(file: PSTFile, nid: unknown): unknown };
 };
 const Long = require('long') as { fromNumber(value: number): unknown };
+// The item classes the library picks by message class; its index does not export them.
+const { PSTContact } = require('pst-extractor/dist/PSTContact.class.js') as { PSTContact: abstract new (...args: never[]) => PSTMessage };
+const { PSTAppointment } = require('pst-extractor/dist/PSTAppointment.class.js') as { PSTAppointment: abstract new (...args: never[]) => PSTMessage };
+const { PSTTask } = require('pst-extractor/dist/PSTTask.class.js') as { PSTTask: abstract new (...args: never[]) => PSTMessage };
 
 /** Property tags read here ([MS-OXPROPS]). */
 export const TAG = {
@@ -60,6 +67,21 @@ export const TAG = {
   attachmentHidden: 0x7ffe,
   renderingPosition: 0x370b,
   recipientSmtp: 0x39fe,
+  nativeBody: 0x1016,
+} as const;
+
+/** Named properties ([MS-OXPROPS]): long ID and the index of their property set in the name-to-ID map. */
+const PSETID_ADDRESS = 2;
+const PSETID_APPOINTMENT = 3;
+const PSETID_MEETING = 5;
+const PSETID_TASK = 4;
+const NAMED = {
+  yomiFirstName: [0x802c, PSETID_ADDRESS],
+  yomiLastName: [0x802d, PSETID_ADDRESS],
+  taskStartDate: [0x8104, PSETID_TASK],
+  taskDueDate: [0x8105, PSETID_TASK],
+  globalObjectId: [0x0003, PSETID_MEETING],
+  recurring: [0x8223, PSETID_APPOINTMENT],
 } as const;
 
 const NID_TYPE_SEARCH_FOLDER = 0x03;
@@ -468,6 +490,125 @@ function attachmentsOf(message: PSTMessage, depth: number): PstAttachment[] {
   return attachments;
 }
 
+/** The property tag of a named property in this file, or null when the file does not map it. */
+function namedTag(message: PSTMessage, [id, set]: readonly [number, number]): number | null {
+  const file = (message as unknown as { pstFile: PSTFile }).pstFile;
+  const tag = file.getNameToIdMapItem(id, set);
+  return tag === -1 || tag === undefined ? null : tag;
+}
+
+function namedDate(message: PSTMessage, name: readonly [number, number]): Date | null {
+  const tag = namedTag(message, name);
+  if (tag === null || !hasProperty(message, tag)) return null;
+  return (message as unknown as { getDateItem(tag: number): Date | null }).getDateItem(tag);
+}
+
+function namedString(message: PSTMessage, name: readonly [number, number]): string {
+  const tag = namedTag(message, name);
+  return tag === null ? '' : (stringProperty(message, tag) ?? '');
+}
+
+/** A library getter that may throw on a damaged or missing property: '' or null instead. */
+function safely<T>(read: () => T, fallback: T): T {
+  try {
+    return read() ?? fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+function contactDetails(message: PSTMessage): PstContactDetails {
+  const contact = message as unknown as Record<string, unknown>;
+  const text = (key: string) => safely(() => String(contact[key] ?? ''), '').trim();
+  const date = (key: string) => safely(() => (contact[key] instanceof Date ? (contact[key] as Date) : null), null);
+  const phones: PstContactDetails['phones'] = [];
+  const phone = (key: string, type: PstContactDetails['phones'][number]['type']) => {
+    const number = text(key);
+    if (number) phones.push({ type, number });
+  };
+  phone('businessTelephoneNumber', 'work');
+  phone('business2TelephoneNumber', 'work');
+  phone('homeTelephoneNumber', 'home');
+  phone('home2TelephoneNumber', 'home');
+  phone('mobileTelephoneNumber', 'cell');
+  phone('primaryTelephoneNumber', 'voice');
+  phone('otherTelephoneNumber', 'voice');
+  phone('businessFaxNumber', 'fax');
+  phone('homeFaxNumber', 'fax');
+  phone('pagerTelephoneNumber', 'pager');
+  const addresses: PstContactDetails['addresses'] = [];
+  const address = (type: 'work' | 'home' | 'other', street: string, city: string, region: string, postalCode: string, country: string) => {
+    const found = { type, street: text(street), city: text(city), region: text(region), postalCode: text(postalCode), country: text(country) };
+    if (found.street || found.city || found.region || found.postalCode || found.country) addresses.push(found);
+  };
+  address('work', 'workAddressStreet', 'workAddressCity', 'workAddressState', 'workAddressPostalCode', 'workAddressCountry');
+  address('home', 'homeAddressStreet', 'homeAddressCity', 'homeAddressStateOrProvince', 'homeAddressPostalCode', 'homeAddressCountry');
+  address('other', 'otherAddressStreet', 'otherAddressCity', 'otherAddressStateOrProvince', 'otherAddressPostalCode', 'otherAddressCountry');
+  return {
+    displayName: text('displayName') || text('subject'),
+    givenName: text('givenName'),
+    surname: text('surname'),
+    middleName: text('middleName'),
+    prefix: text('displayNamePrefix'),
+    suffix: text('generation'),
+    nickname: text('nickname'),
+    yomiGivenName: namedString(message, NAMED.yomiFirstName),
+    yomiSurname: namedString(message, NAMED.yomiLastName),
+    company: text('companyName'),
+    department: text('departmentName'),
+    jobTitle: text('title'),
+    emails: ['email1EmailAddress', 'email2EmailAddress', 'email3EmailAddress'].map(text).filter((email) => email !== ''),
+    phones,
+    addresses,
+    birthday: date('birthday'),
+    anniversary: date('anniversary'),
+    urls: ['businessHomePage', 'personalHomePage'].map(text).filter((url) => url !== ''),
+  };
+}
+
+const BUSY_STATUS: Record<number, PstAppointmentDetails['busyStatus']> = { 0: 'free', 1: 'tentative', 2: 'busy', 3: 'oof' };
+
+function appointmentDetails(message: PSTMessage): PstAppointmentDetails {
+  const appointment = message as unknown as Record<string, unknown>;
+  const recurring = safely(() => Boolean(appointment.isRecurring), false);
+  const goid = namedTag(message, NAMED.globalObjectId);
+  const organizerName = (message.sentRepresentingName || message.senderName || '').trim();
+  const organizerSmtp = stringProperty(message, TAG.sentRepresentingSmtp) ?? stringProperty(message, TAG.senderSmtp);
+  return {
+    start: safely(() => appointment.startTime as Date | null, null),
+    end: safely(() => appointment.endTime as Date | null, null),
+    allDay: safely(() => Boolean(appointment.subType), false),
+    location: safely(() => String(appointment.location ?? ''), '').trim(),
+    recurrence: recurring ? safely(() => String(appointment.recurrencePattern ?? ''), '') || null : null,
+    organizer: address(organizerName || null, message.sentRepresentingEmailAddress || message.senderEmailAddress || null, message.sentRepresentingAddressType || null, organizerSmtp),
+    busyStatus: safely(() => BUSY_STATUS[Number(appointment.busyStatus)] ?? null, null),
+    globalObjectId: goid !== null ? (binaryProperty(message, goid)?.toString('hex').toUpperCase() || null) : null,
+  };
+}
+
+const TASK_STATUS: Record<number, PstTaskDetails['status']> = { 0: 'NEEDS-ACTION', 1: 'IN-PROCESS', 2: 'COMPLETED', 3: 'NEEDS-ACTION', 4: 'CANCELLED' };
+
+function taskDetails(message: PSTMessage): PstTaskDetails {
+  const task = message as unknown as Record<string, unknown>;
+  const percent = safely(() => Number(task.percentComplete), NaN);
+  return {
+    start: namedDate(message, NAMED.taskStartDate),
+    due: namedDate(message, NAMED.taskDueDate),
+    completed: safely(() => task.taskDateCompleted as Date | null, null),
+    percentComplete: Number.isFinite(percent) ? percent : null,
+    status: safely(() => TASK_STATUS[Number(task.taskStatus)] ?? null, null),
+  };
+}
+
+/** The fields of contacts, appointments and tasks, by the library's class for the item. */
+function detailsOf(message: PSTMessage): Pick<PstMessage, 'contact' | 'appointment' | 'task'> {
+  const item: object = message;
+  if (item instanceof PSTContact) return { contact: contactDetails(message) };
+  if (item instanceof PSTAppointment) return { appointment: appointmentDetails(message) };
+  if (item instanceof PSTTask) return { task: taskDetails(message) };
+  return {};
+}
+
 function toPstMessage(message: PSTMessage, nid: number, depth: number): PstMessage {
   const html = htmlBytes(message);
   return {
@@ -495,6 +636,8 @@ function toPstMessage(message: PSTMessage, nid: number, depth: number): PstMessa
     inReplyTo: stringProperty(message, TAG.inReplyTo),
     references: stringProperty(message, TAG.references),
     attachments: attachmentsOf(message, depth),
+    nativeBody: intProperty(message, TAG.nativeBody),
+    ...detailsOf(message),
   };
 }
 

@@ -124,6 +124,54 @@ export interface PstAttachment {
   embedded(): PstMessage | null;
 }
 
+/** A contact's fields ([MS-OXOCNTC]), for a vCard: only what is set. */
+export interface PstContactDetails {
+  displayName: string;
+  givenName: string;
+  surname: string;
+  middleName: string;
+  prefix: string;
+  suffix: string;
+  nickname: string;
+  /** Phonetic (furigana) names of Japanese contacts: PidLidYomiFirstName, PidLidYomiLastName. */
+  yomiGivenName: string;
+  yomiSurname: string;
+  company: string;
+  department: string;
+  jobTitle: string;
+  emails: string[];
+  phones: Array<{ type: 'work' | 'home' | 'cell' | 'fax' | 'pager' | 'voice'; number: string }>;
+  addresses: Array<{ type: 'work' | 'home' | 'other'; street: string; city: string; region: string; postalCode: string; country: string }>;
+  birthday: Date | null;
+  anniversary: Date | null;
+  urls: string[];
+}
+
+/** An appointment's or meeting's fields ([MS-OXOCAL]), read from its named properties. */
+export interface PstAppointmentDetails {
+  start: Date | null;
+  end: Date | null;
+  /** PidLidAppointmentSubType: an all-day event (start and end at midnight, local time). */
+  allDay: boolean;
+  location: string;
+  /** Outlook's own words for a recurring event's pattern ('every Monday from 9:00 to 10:00'); null if not recurring. */
+  recurrence: string | null;
+  organizer: PstAddress | null;
+  busyStatus: 'free' | 'tentative' | 'busy' | 'oof' | null;
+  /** PidLidGlobalObjectId in hex: the meeting's identity across calendars (iCalendar UID). */
+  globalObjectId: string | null;
+}
+
+/** A task's fields ([MS-OXOTASK]). */
+export interface PstTaskDetails {
+  start: Date | null;
+  due: Date | null;
+  completed: Date | null;
+  /** 0 to 1. */
+  percentComplete: number | null;
+  status: 'NEEDS-ACTION' | 'IN-PROCESS' | 'COMPLETED' | 'CANCELLED' | null;
+}
+
 export interface PstMessage extends MessageSummary {
   /** PR_TRANSPORT_MESSAGE_HEADERS; null for sent items, drafts and items created locally. */
   transportHeaders: string | null;
@@ -154,6 +202,12 @@ export interface PstMessage extends MessageSummary {
   inReplyTo: string | null;
   references: string | null;
   attachments: PstAttachment[];
+  /** PidTagNativeBody ([MS-OXCMSG] 2.2.1.58.1): 1 plain text, 2 RTF, 3 HTML, 4 clear-signed; null when absent. */
+  nativeBody?: number | null;
+  /** Filled for contacts (and distribution lists: their name), appointments and meeting items, tasks. */
+  contact?: PstContactDetails;
+  appointment?: PstAppointmentDetails;
+  task?: PstTaskDetails;
 }
 
 export interface OpenOptions {
