@@ -3,11 +3,10 @@
  * compressed RTF when it encapsulates HTML ([MS-OXRTFEX]), else RTF that wraps plain text, else
  * PR_BODY. Bytes that came as bytes stay bytes: PR_HTML is never decoded and re-encoded, only labelled.
  */
-import iconv from 'iconv-lite';
 import { deEncapsulateSync } from 'rtf-stream-parser';
 import type { PstMessage } from '../pst/types.js';
 import { isValidUtf8, mimeCharsetOfCodepage, sniffHtmlCharset, isDecodableCharset } from './charset.js';
-import { decompressRtf } from './rtf.js';
+import { decodeRtfBytes, decompressRtf, rtfToText } from './rtf.js';
 import type { RebuildWarning } from './types.js';
 
 export interface BodyPart {
@@ -48,12 +47,6 @@ export function htmlCharset(message: PstMessage, html: Buffer, warnings: Rebuild
   return fallback ?? 'UTF-8';
 }
 
-/** RTF code pages as iconv-lite names them ('cp1252', 'cp932', ...); symbol fonts come as cp0/cp42. */
-function decodeRtfText(bytes: Buffer, encoding: string): string {
-  const name = /^cp(0|42)$/i.test(encoding) ? 'cp1252' : encoding;
-  return iconv.encodingExists(name) ? iconv.decode(bytes, name) : bytes.toString('latin1');
-}
-
 type RtfContent = { mode: 'html' | 'text'; text: string } | { mode: 'rtf'; rtf: Buffer } | null;
 
 /** Decompresses PR_RTF_COMPRESSED and takes out the HTML or text it encapsulates, if any. */
@@ -69,7 +62,7 @@ export function readRtf(compressed: Buffer): RtfContent {
   if (/\\fromhtml1|\\fromtext/.test(head)) {
     try {
       const result = deEncapsulateSync(rtf, {
-        decode: decodeRtfText,
+        decode: decodeRtfBytes,
         // The de-encapsulated HTML is Unicode: its own <meta charset> is rewritten to say so.
         htmlFixContentType: true,
         allowCp0: true,
@@ -102,8 +95,19 @@ export function chooseBody(message: PstMessage, warnings: RebuildWarning[]): Cho
     return { text: rtf.text !== '' ? textPart(rtf.text) : plain, html: null, htmlSource: null, rtfAttachment: null };
   }
   if (rtf?.mode === 'rtf') {
+    let text = plain;
+    if (!text) {
+      try {
+        text = textPart(rtfToText(rtf.rtf));
+      } catch {
+        text = null;
+      }
+    }
+    // An item whose native body is plain text (PidTagNativeBody 1) has RTF only as Outlook's rendering
+    // of that text: nothing is lost without it.
+    if (message.nativeBody === 1 && plain) return { text, html: null, htmlSource: null, rtfAttachment: null };
     warnings.push({ code: 'rtf-kept-as-attachment', detail: `rich text body (${rtf.rtf.length} bytes) kept as an attachment` });
-    return { text: plain, html: null, htmlSource: null, rtfAttachment: rtf.rtf };
+    return { text, html: null, htmlSource: null, rtfAttachment: rtf.rtf };
   }
   return { text: plain, html: null, htmlSource: null, rtfAttachment: null };
 }

@@ -48,9 +48,14 @@ export function icalDateTime(date: Date): string {
   return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 }
 
-/** A calendar date (all-day events): 20240401. */
+/**
+ * A calendar date (birthdays, all-day events, task dates): 20240401. Outlook stores these as midnight of
+ * the writer's time zone, in UTC (a birthday of 1 January 2000 in Tokyo is 1999-12-31T15:00Z); every
+ * zone is within twelve hours of UTC, so the nearest UTC midnight is the date meant.
+ */
 export function icalDate(date: Date): string {
-  return date.toISOString().slice(0, 10).replace(/-/g, '');
+  const day = 24 * 60 * 60 * 1000;
+  return new Date(Math.round(date.getTime() / day) * day).toISOString().slice(0, 10).replace(/-/g, '');
 }
 
 function textOf(message: PstMessage): string {
@@ -83,14 +88,14 @@ export function renderVCard(message: PstMessage): Buffer {
       ? `N:${[contact.surname, contact.givenName, contact.middleName, contact.prefix, contact.suffix].map((part) => escapeText(part ?? '')).join(';')}`
       : '',
     contact?.nickname ? `NICKNAME:${escapeText(contact.nickname)}` : '',
-    contact?.yomiSurname || contact?.yomiGivenName
-      ? `X-PHONETIC-LAST-NAME:${escapeText(contact.yomiSurname ?? '')}`
-      : '',
+    // Phonetic (furigana) names, as Apple and Google contacts read them.
+    contact?.yomiSurname ? `X-PHONETIC-LAST-NAME:${escapeText(contact.yomiSurname)}` : '',
     contact?.yomiGivenName ? `X-PHONETIC-FIRST-NAME:${escapeText(contact.yomiGivenName)}` : '',
     contact?.company ? `ORG:${escapeText(contact.company)}${contact.department ? `;${escapeText(contact.department)}` : ''}` : '',
     contact?.jobTitle ? `TITLE:${escapeText(contact.jobTitle)}` : '',
     ...(contact?.emails ?? []).map((email, index) => `EMAIL${index === 0 ? ';PREF=1' : ''}:${escapeText(email)}`),
-    ...(contact?.phones ?? []).map((phone) => `TEL;TYPE=${phone.type};VALUE=uri:tel:${phone.number.replace(/[^\d+*#,;a-zA-Z-]/g, (c) => (c === ' ' ? '-' : ''))}`),
+    // As written, a text value (RFC 6350 6.4.1): '(03) 1234-5678' is no tel: URI.
+    ...(contact?.phones ?? []).map((phone) => `TEL;VALUE=text;TYPE=${phone.type}:${escapeText(phone.number)}`),
     ...(contact?.addresses ?? []).map(
       (address) =>
         `ADR;TYPE=${address.type}:;;${[address.street, address.city, address.region, address.postalCode, address.country].map((part) => escapeText(part ?? '')).join(';')}`,
@@ -143,7 +148,7 @@ export function renderICalendar(message: PstMessage): Buffer {
       end ? (allDay ? `DTEND;VALUE=DATE:${icalDate(end)}` : `DTEND:${icalDateTime(end)}`) : '',
       event?.location ? `LOCATION:${escapeText(event.location)}` : '',
       event?.recurrence ? `X-PST2IMAP-RECURRENCE:${escapeText(event.recurrence)}` : '',
-      event?.organizer ? `ORGANIZER;CN=${quoteParam(event.organizer.name)}:mailto:${event.organizer.email}` : '',
+      event?.organizer && event.organizer.email.includes('@') ? `ORGANIZER;CN=${quoteParam(event.organizer.name)}:mailto:${event.organizer.email}` : '',
       ...message.recipients
         .filter((recipient) => recipient.email !== '')
         .map((recipient) => `ATTENDEE;CN=${quoteParam(recipient.name)};ROLE=${recipient.type === 'cc' ? 'OPT-PARTICIPANT' : recipient.type === 'bcc' ? 'NON-PARTICIPANT' : 'REQ-PARTICIPANT'}:mailto:${recipient.email}`),

@@ -394,3 +394,54 @@ describe('flags and INTERNALDATE', () => {
     expect((await rebuildMessage({ ...local, creationTime: null }, context)).internalDate?.toISOString()).toBe('2024-04-02T10:00:00.000Z');
   });
 });
+
+/** PR_RTF_COMPRESSED in its uncompressed form ([MS-OXRTFCP] 2.1.3.1: COMPTYPE "MELA", CRC 0). */
+function storedRtf(rtf: string | Buffer): Buffer {
+  const raw = Buffer.isBuffer(rtf) ? rtf : Buffer.from(rtf, 'latin1');
+  const header = Buffer.alloc(16);
+  header.writeUInt32LE(raw.length + 12, 0);
+  header.writeUInt32LE(raw.length, 4);
+  header.writeUInt32LE(0x414c454d, 8);
+  header.writeUInt32LE(0, 12);
+  return Buffer.concat([header, raw]);
+}
+
+describe('RTF bodies', () => {
+  it('takes the HTML out of RTF that encapsulates it, Japanese included', async () => {
+    const rtf = String.raw`{\rtf1\ansi\ansicpg932\fromhtml1 \deff0{\fonttbl{\f0\fmodern MS Gothic;}}{\*\htmltag64 <p>}\htmlrtf {\htmlrtf0 \'93\'fa\'96\'7b\'8c\'ea\u12513?{\*\htmltag72 </p>}\htmlrtf }\htmlrtf0 }`;
+    const rebuilt = await rebuildMessage(message({ body: null, rtfCompressed: storedRtf(rtf) }), context);
+    const parsed = await simpleParser(rebuilt.bytes);
+    expect(parsed.html).toBe('<p>日本語メ</p>');
+    expect(rebuilt.bytes.toString('latin1')).toContain('Content-Type: text/html; charset=UTF-8');
+    expect(rebuilt.warnings).toEqual([]);
+  });
+
+  it('takes the text out of RTF that wraps plain text', async () => {
+    const rtf = String.raw`{\rtf1\ansi\ansicpg1252\fromtext \deff0{\fonttbl{\f0\fswiss Arial;}}\f0 Caf\'e9 au lait\par second line}`;
+    const parsed = await simpleParser((await rebuildMessage(message({ body: null, rtfCompressed: storedRtf(rtf) }), context)).bytes);
+    expect(parsed.text?.trim()).toBe('Café au lait\nsecond line');
+    expect(parsed.attachments).toEqual([]);
+  });
+
+  it('keeps native RTF as an attachment beside a plain body, derived from the RTF when PR_BODY is empty', async () => {
+    const rtf = String.raw`{\rtf1\ansi\ansicpg932\deff0{\fonttbl{\f0\fnil\fcharset128 MS Mincho;}}\f0\b \'8f\'64\'97\'76\b0\par \u26085?\u26412?}`;
+    const rebuilt = await rebuildMessage(message({ body: null, rtfCompressed: storedRtf(rtf) }), context);
+    expect(rebuilt.warnings.map((warning) => warning.code)).toEqual(['rtf-kept-as-attachment']);
+    const parsed = await simpleParser(rebuilt.bytes);
+    expect(parsed.text?.trim()).toBe('重要\n日本');
+    expect(parsed.attachments.map((item) => [item.filename, item.contentType, item.content.toString('latin1')])).toEqual([['message.rtf', 'application/rtf', rtf]]);
+  });
+
+  it('leaves out RTF that only renders a plain native body (PidTagNativeBody 1)', async () => {
+    const rtf = String.raw`{\rtf1\ansi\deff0{\fonttbl{\f0 Arial;}}\f0 Plain\par}`;
+    const rebuilt = await rebuildMessage(message({ body: 'Plain\r\n', nativeBody: 1, rtfCompressed: storedRtf(rtf) }), context);
+    expect(rebuilt.warnings).toEqual([]);
+    expect((await simpleParser(rebuilt.bytes)).attachments).toEqual([]);
+  });
+
+  it('prefers PR_HTML to any RTF', async () => {
+    const rtf = String.raw`{\rtf1\ansi\fromhtml1 {\*\htmltag64 <p>}RTF{\*\htmltag72 </p>}}`;
+    const parsed = await simpleParser((await rebuildMessage(message({ html: Buffer.from('<p>HTML</p>'), internetCodepage: 65001, rtfCompressed: storedRtf(rtf) }), context)).bytes);
+    expect(parsed.html).toBe('<p>HTML</p>');
+  });
+});
