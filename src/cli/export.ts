@@ -84,10 +84,11 @@ export function exportCommand(io: CliIO, setExitCode: (code: number) => void): C
       }
       let selection = selectionFromArgs(args);
       if (args.pick && !(io.stdin.isTTY && io.stderr.isTTY)) throw new UsageError({ problem: t('usage.pickNeedsTty') });
-      const outputDir = checkOutputDir(args.to, 'to');
-      const otherDir = args['export-other'] === undefined ? null : checkOutputDir(args['export-other'], 'export-other');
+      // The PST is checked first: a wrong file is reported before anything is created.
       const reader = openPst(args.pst, { codepage: args.codepage });
       try {
+        const outputDir = checkOutputDir(args.to, 'to');
+        const otherDir = args['export-other'] === undefined ? null : checkOutputDir(args['export-other'], 'export-other');
         const topFolderName = reader.store.displayName || basename(args.pst).replace(/\.(pst|ost)$/i, '');
         const showProgress = !args.quiet && Boolean(io.stderr.isTTY);
         let plan = scanPlan(reader, selection, topFolderName);
