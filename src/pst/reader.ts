@@ -384,12 +384,85 @@ class ExtractorPstReader implements PstReader {
   }
 
   readMessage(nid: number): PstMessage {
+    let read: PstMessage;
     try {
       const message = this.loadMessage(nid);
-      return quietly(() => toPstMessage(message, nid, 0));
+      read = quietly(() => toPstMessage(message, nid, 0));
     } catch (error) {
       throw new PstError('E_ITEM_UNREADABLE', { file: this.store.path, nid, folder: '', what: describe(error) }, { cause: error });
     }
+    return this.withSmtpAddresses(read);
+  }
+
+  /** X.500 addresses (lower case) to SMTP, from every place the PST states both; built once, when needed. */
+  private exchangeAddresses: Map<string, string> | null = null;
+
+  /**
+   * An Exchange (EX) address stored without its SMTP address (the sender of an OST's sent items, typically)
+   * is often stated with it elsewhere in the same PST: on a recipient row (PR_EMAIL_ADDRESS beside
+   * PR_SMTP_ADDRESS) or as another item's sender. Those pairs resolve it; embedded messages too.
+   */
+  private withSmtpAddresses(message: PstMessage): PstMessage {
+    const unresolved = (address: PstAddress | null) => address !== null && address.addressType === 'EX' && address.email.startsWith('/');
+    const resolve = <T extends PstAddress>(address: T): T => {
+      if (!unresolved(address)) return address;
+      const smtp = this.exchangeDirectory().get(address.email.toLowerCase());
+      return smtp ? { ...address, email: smtp, addressType: 'SMTP' } : address;
+    };
+    const needed = [message.sender, message.sentRepresenting, ...message.recipients].some(unresolved);
+    return {
+      ...message,
+      ...(needed
+        ? {
+            sender: message.sender && resolve(message.sender),
+            sentRepresenting: message.sentRepresenting && resolve(message.sentRepresenting),
+            recipients: message.recipients.map(resolve),
+          }
+        : {}),
+      attachments: message.attachments.map((attachment) =>
+        attachment.method === 'embedded'
+          ? {
+              ...attachment,
+              embedded: () => {
+                const inner = attachment.embedded();
+                return inner && this.withSmtpAddresses(inner);
+              },
+            }
+          : attachment,
+      ),
+    };
+  }
+
+  private exchangeDirectory(): Map<string, string> {
+    if (this.exchangeAddresses) return this.exchangeAddresses;
+    const found = new Map<string, string>();
+    const note = (x500: string | null, smtp: string | null) => {
+      if (x500 && smtp && x500.startsWith('/') && smtp.includes('@') && !found.has(x500.toLowerCase())) found.set(x500.toLowerCase(), smtp);
+    };
+    const visit = (folder: PstFolder) => {
+      for (const entry of this.items(folder)) {
+        if ('problem' in entry) continue;
+        try {
+          quietly(() => {
+            const message = this.loadMessage(entry.nid);
+            note(message.senderEmailAddress, stringProperty(message, TAG.senderSmtp));
+            note(message.sentRepresentingEmailAddress, stringProperty(message, TAG.sentRepresentingSmtp));
+            const internal = message as unknown as { processRecipients(): void; recipientTable: { getItems(): Array<Map<number, PropertyItem>> } | null; pstFile: PSTFile };
+            internal.processRecipients();
+            for (const row of internal.recipientTable?.getItems() ?? []) {
+              const recipient = new extractor.PSTRecipient(internal.pstFile, row as never);
+              note(recipient.emailAddress, stringProperty(recipient, TAG.recipientSmtp) ?? (recipient.smtpAddress || null));
+            }
+          });
+        } catch {
+          // An item that cannot be read tells nothing; reading it for itself reports it.
+        }
+      }
+      folder.children.forEach(visit);
+    };
+    visit(this.root);
+    this.exchangeAddresses = found;
+    return found;
   }
 
   close(): void {
