@@ -15,7 +15,7 @@ import { detectMimeType } from 'nodemailer/lib/mime-funcs';
 import type { PstAddress, PstAttachment, PstMessage } from '../pst/types.js';
 import { chooseBody, type BodyPart } from './body.js';
 import { imapFlags, internalDate, isOwnMail, usesStoredHeaders } from './flags.js';
-import { asciiField, fieldValue, findField, isStructureField, splitHeaderFields, splitMessage } from './headers.js';
+import { asciiField, fieldValue, findField, isStructureField, splitHeaderFields, splitMessage, type HeaderField } from './headers.js';
 import type { RebuildContext, RebuildWarning, RebuiltMessage } from './types.js';
 
 type Address = { name: string; address: string };
@@ -46,7 +46,10 @@ async function rebuild(message: PstMessage, context: RebuildContext, seed: strin
   const fields = usesStoredHeaders(message, context) ? splitHeaderFields(message.transportHeaders ?? '') : [];
   const received = fields.some((field) => !isStructureField(field.name));
 
-  const storedId = cleanMessageId(message.internetMessageId) ?? (received ? cleanMessageId(fieldValue(findField(fields, 'Message-ID') ?? { name: '', raw: ':' })) : null);
+  // Received mail carries the Message-ID of its stored headers (the bytes must agree with `messageId`),
+  // else PR_INTERNET_MESSAGE_ID, else a derived one.
+  const headerId = received ? cleanMessageId(fieldValue(findField(fields, 'Message-ID') ?? { name: '', raw: ':' })) : null;
+  const storedId = headerId ?? cleanMessageId(message.internetMessageId);
   const messageId = storedId ?? derivedMessageId(message, seed);
   const date = headerDate(message);
 
@@ -74,17 +77,21 @@ async function rebuild(message: PstMessage, context: RebuildContext, seed: strin
     messageId,
     date: date ?? undefined,
     headers: received ? {} : builtHeaders(message),
+    subject: message.subject,
   };
+  const fromStored = received && findField(fields, 'From') !== undefined;
+  if (!fromStored) {
+    // Received mail whose stored headers lack From gets it from the item, as built mail does.
+    mail.from = addressOf(message.sentRepresenting ?? message.sender, warnings) ?? undefined;
+  }
   if (!received) {
-    const sender = addressOf(message.sentRepresenting ?? message.sender, warnings);
+    const sender = mail.from as Address | undefined;
     const actual = addressOf(message.sender, []);
     Object.assign(mail, {
-      from: sender ?? undefined,
       sender: actual && sender && actual.address.toLowerCase() !== sender.address.toLowerCase() ? actual : undefined,
       to: recipients(message, 'to', warnings),
       cc: recipients(message, 'cc', warnings),
       bcc: own ? recipients(message, 'bcc', warnings) : undefined,
-      subject: message.subject,
       inReplyTo: message.inReplyTo ?? undefined,
       references: message.references ?? undefined,
     });
@@ -94,7 +101,7 @@ async function rebuild(message: PstMessage, context: RebuildContext, seed: strin
   node.keepBcc = own;
   const built = await node.build();
 
-  const bytes = received ? withStoredHeaders(built, fields, message, messageId, date) : date ? built : withoutHeader(built, 'Date');
+  const bytes = received ? withStoredHeaders(built, fields, headerId !== null, date) : date ? built : withoutHeader(built, 'Date');
   return {
     bytes,
     flags: imapFlags(message),
@@ -133,7 +140,8 @@ export function cleanMessageId(value: string | null | undefined): string | null 
 /**
  * A Message-ID for an item that has none (sent items of some clients, drafts, notes): derived from the
  * store's fingerprint, the item's node ID and properties that never change after the item was made, so
- * that a second run derives the same one and the target recognises the message as already there.
+ * that a second run derives the same one and the target recognises the message as already there. Not
+ * from addresses: an Exchange sender's SMTP address is found through the rest of the PST, which grows.
  */
 export function derivedMessageId(message: PstMessage, seed: string): string {
   const stable = [
@@ -142,7 +150,6 @@ export function derivedMessageId(message: PstMessage, seed: string): string {
     message.subject,
     message.clientSubmitTime?.toISOString() ?? '',
     message.creationTime?.toISOString() ?? '',
-    message.sentRepresenting?.email ?? message.sender?.email ?? '',
   ].join('\u0000');
   const hash = createHash('sha256').update(stable, 'utf8').digest('hex').slice(0, 32);
   return `<${hash}.${message.nid}@pst2imap.invalid>`;
@@ -196,16 +203,16 @@ function builtHeaders(message: PstMessage): Record<string, string> {
  * MIME-Version, Content-Type and Content-Transfer-Encoding. A Message-ID or Date missing from the
  * stored block is added from the item.
  */
-function withStoredHeaders(built: Buffer, stored: ReturnType<typeof splitHeaderFields>, message: PstMessage, messageId: string, date: Date | null): Buffer {
+function withStoredHeaders(built: Buffer, stored: HeaderField[], keepsMessageId: boolean, date: Date | null): Buffer {
   const { header, body } = splitMessage(built);
   const generated = splitHeaderFields(header);
-  const lines: string[] = stored.filter((field) => !isStructureField(field.name)).map(asciiField);
-  if (!findField(stored, 'Message-ID')) lines.push(`Message-ID: ${messageId}`);
-  if (!findField(stored, 'Date') && date) lines.push(`Date: ${date.toUTCString().replace(/GMT$/, '+0000')}`);
-  if (!findField(stored, 'Subject') && message.subject) {
-    const subject = generated.find((field) => field.name.toLowerCase() === 'subject');
-    if (subject) lines.push(subject.raw);
-  }
+  const fromGenerated = (name: string) => generated.filter((field) => field.name.toLowerCase() === name.toLowerCase()).map((field) => field.raw);
+  // A stored Message-ID that is no msg-id at all is replaced by the one the item gets.
+  const kept = stored.filter((field) => !isStructureField(field.name) && (keepsMessageId || field.name.toLowerCase() !== 'message-id'));
+  const lines: string[] = kept.map(asciiField);
+  if (!keepsMessageId) lines.push(...fromGenerated('Message-ID'));
+  if (!findField(stored, 'Date') && date) lines.push(...fromGenerated('Date'));
+  for (const name of ['From', 'Subject']) if (!findField(stored, name)) lines.push(...fromGenerated(name));
   for (const field of generated) if (isStructureField(field.name)) lines.push(field.raw);
   return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), body]);
 }

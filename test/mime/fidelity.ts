@@ -10,7 +10,7 @@ import type { RebuiltMessage } from '../../src/mime/types.js';
 
 export const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
-export type Field = 'subject' | 'to' | 'cc' | 'bcc' | 'date' | 'text' | 'html' | 'html-bytes' | 'attachment-names' | 'attachment-sha256';
+export type Field = 'message-id' | 'subject' | 'to' | 'cc' | 'bcc' | 'date' | 'text' | 'html' | 'html-bytes' | 'attachment-names' | 'attachment-sha256';
 
 export interface Mismatch {
   where: string;
@@ -29,7 +29,7 @@ export interface Fidelity {
 }
 
 export function emptyFidelity(): Fidelity {
-  const zero = () => ({ subject: 0, to: 0, cc: 0, bcc: 0, date: 0, text: 0, html: 0, 'html-bytes': 0, 'attachment-names': 0, 'attachment-sha256': 0 });
+  const zero = () => ({ 'message-id': 0, subject: 0, to: 0, cc: 0, bcc: 0, date: 0, text: 0, html: 0, 'html-bytes': 0, 'attachment-names': 0, 'attachment-sha256': 0 });
   return { messages: 0, compared: zero(), matching: zero(), mismatches: [] };
 }
 
@@ -103,6 +103,7 @@ export async function compareMessage(where: string, message: PstMessage, rebuilt
     fidelity.mismatches.push({ where, field, expected, actual, explained: explain() });
   };
 
+  if (rebuilt.messageId !== '') check('message-id', rebuilt.messageId, parsed.messageId ?? 'none');
   const oneLine = (value: string | undefined) => (value ?? '').trim().replace(/\s+/g, ' ');
   check('subject', oneLine(message.subject), oneLine(parsed.subject), () =>
     stored && oneLine(stored.subject) === oneLine(parsed.subject) ? 'as in the stored internet headers, which differ from PR_SUBJECT' : null,

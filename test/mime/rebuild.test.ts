@@ -119,6 +119,18 @@ describe('headers', () => {
     expect((await simpleParser(rebuilt.bytes)).subject).toBe('会議の件');
   });
 
+  it('completes stored headers that lack From, and keeps the bytes and messageId in agreement', async () => {
+    const noFrom = await rebuildMessage(message({ transportHeaders: 'Received: by host\r\nSubject: x\r\nMessage-ID: <from-header@example.jp>\r\n' }), context);
+    const parsed = await simpleParser(noFrom.bytes);
+    expect(parsed.from?.value).toEqual([{ name: 'Taro Yamada', address: 'taro@example.jp' }]);
+    // The stored header's Message-ID wins over PR_INTERNET_MESSAGE_ID ('<abc@example.com>' here).
+    expect(noFrom.messageId).toBe('<from-header@example.jp>');
+    expect(parsed.messageId).toBe('<from-header@example.jp>');
+    const malformed = await rebuildMessage(message({ transportHeaders: 'From: a@example.jp\r\nMessage-ID: not an id\r\n' }), context);
+    expect(malformed.messageId).toBe('<abc@example.com>');
+    expect(headerOf(malformed.bytes).match(/^Message-ID: .*$/gim)).toEqual(['Message-ID: <abc@example.com>']);
+  });
+
   it('builds the headers of sent mail from its properties, Bcc kept', async () => {
     const rebuilt = await rebuildMessage(
       message({
