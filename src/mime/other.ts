@@ -103,7 +103,11 @@ export function renderVCard(message: PstMessage): Buffer {
     contact?.birthday ? `BDAY:${icalDate(contact.birthday)}` : '',
     contact?.anniversary ? `ANNIVERSARY:${icalDate(contact.anniversary)}` : '',
     ...(contact?.urls ?? []).map((url) => `URL:${url}`),
-    ...(message.kind === 'distlist' ? message.recipients.map((member) => `MEMBER:mailto:${member.email}`) : []),
+    // RFC 6350 6.6.5; a member's name is kept beside it, since MEMBER holds only a URI.
+    ...(message.distributionListMembers ?? []).flatMap((member) => [
+      `MEMBER:${member.email.includes('@') ? `mailto:${member.email}` : `urn:x-pst2imap:${encodeURIComponent(member.email || member.name)}`}`,
+      `X-PST2IMAP-MEMBER-NAME:${escapeText(member.name)}`,
+    ]),
     textOf(message).trim() ? `NOTE:${escapeText(textOf(message).trim())}` : '',
     message.lastModificationTime ? `REV:${icalDateTime(message.lastModificationTime)}` : '',
     `X-PST2IMAP-NID:${message.nid}`,

@@ -82,7 +82,44 @@ const NAMED = {
   taskDueDate: [0x8105, PSETID_TASK],
   globalObjectId: [0x0003, PSETID_MEETING],
   recurring: [0x8223, PSETID_APPOINTMENT],
+  distributionListOneOffMembers: [0x8054, PSETID_ADDRESS],
 } as const;
+
+/** The provider UID of one-off entry IDs ([MS-OXCDATA] 2.2.5.1). */
+const ONE_OFF_PROVIDER = Buffer.from('812b1fa4bea310199d6e00dd010f5402', 'hex');
+
+/**
+ * One-off entry IDs ([MS-OXCDATA] 2.2.5.1): flags, provider UID, version, flags (0x8000: Unicode), then
+ * display name, address type and address as NUL-terminated strings. Null for any other entry ID.
+ */
+export function parseOneOffEntryId(entryId: Buffer): PstAddress | null {
+  if (entryId.length < 24 || !entryId.subarray(4, 20).equals(ONE_OFF_PROVIDER)) return null;
+  const unicode = (entryId.readUInt16LE(22) & 0x8000) !== 0;
+  const strings: string[] = [];
+  let at = 24;
+  for (let field = 0; field < 3; field++) {
+    let end = at;
+    if (unicode) {
+      while (end + 1 < entryId.length && (entryId[end] !== 0 || entryId[end + 1] !== 0)) end += 2;
+      strings.push(entryId.subarray(at, end).toString('utf16le'));
+      at = end + 2;
+    } else {
+      while (end < entryId.length && entryId[end] !== 0) end++;
+      strings.push(entryId.subarray(at, end).toString('latin1'));
+      at = end + 1;
+    }
+  }
+  return { name: strings[0], addressType: strings[1].toUpperCase(), email: strings[2] };
+}
+
+/** PtypMultipleBinary as stored in a property context ([MS-PST] 2.3.3.4.2): count, offsets, the values. */
+export function splitMultipleBinary(data: Buffer): Buffer[] {
+  if (data.length < 4) return [];
+  const count = data.readUInt32LE(0);
+  if (count * 4 + 4 > data.length) return [];
+  const offsets = Array.from({ length: count }, (_, index) => data.readUInt32LE(4 + index * 4));
+  return offsets.map((offset, index) => data.subarray(offset, index + 1 < count ? offsets[index + 1] : data.length));
+}
 
 const NID_TYPE_SEARCH_FOLDER = 0x03;
 
@@ -673,8 +710,18 @@ function taskDetails(message: PSTMessage): PstTaskDetails {
   };
 }
 
-/** The fields of contacts, appointments and tasks, by the library's class for the item. */
-function detailsOf(message: PSTMessage): Pick<PstMessage, 'contact' | 'appointment' | 'task'> {
+function distributionListMembers(message: PSTMessage): PstAddress[] {
+  const tag = namedTag(message, NAMED.distributionListOneOffMembers);
+  const data = tag === null ? undefined : props(message).pstTableItems?.get(tag)?.data;
+  if (!data) return [];
+  return splitMultipleBinary(data)
+    .map(parseOneOffEntryId)
+    .filter((member): member is PstAddress => member !== null);
+}
+
+/** The fields of contacts, distribution lists, appointments and tasks, by the item's class. */
+function detailsOf(message: PSTMessage): Pick<PstMessage, 'contact' | 'appointment' | 'task' | 'distributionListMembers'> {
+  if (/^ipm\.distlist(\.|$)/i.test(message.messageClass || '')) return { distributionListMembers: distributionListMembers(message) };
   const item: object = message;
   if (item instanceof PSTContact) return { contact: contactDetails(message) };
   if (item instanceof PSTAppointment) return { appointment: appointmentDetails(message) };

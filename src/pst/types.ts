@@ -206,6 +206,8 @@ export interface PstMessage extends MessageSummary {
   nativeBody?: number | null;
   /** Filled for contacts (and distribution lists: their name), appointments and meeting items, tasks. */
   contact?: PstContactDetails;
+  /** Members of a distribution list (IPM.DistList), from PidLidDistributionListOneOffMembers. */
+  distributionListMembers?: PstAddress[];
   appointment?: PstAppointmentDetails;
   task?: PstTaskDetails;
 }

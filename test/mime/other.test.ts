@@ -84,6 +84,19 @@ describe('the corpus', () => {
     expect(lines.slice(-2)).toEqual(['END:VEVENT', 'END:VCALENDAR']);
   });
 
+  it('writes the distribution list as a group vCard with its members', () => {
+    const list = itemsOf('libpst-dist-list.pst').find((item) => item.kind === 'distlist')!;
+    const lines = unfold(renderOtherItem(list).bytes);
+    expect(lines).toContain('KIND:group');
+    expect(lines).toContain('FN:test dist list');
+    expect(lines.filter((line) => line.startsWith('MEMBER:'))).toEqual([
+      'MEMBER:mailto:contact1@rjohnson.id.au',
+      'MEMBER:mailto:dist1@rjohnson.id.au',
+      'MEMBER:mailto:dist2@rjohnson.id.au',
+    ]);
+    expect(lines).toContain('X-PST2IMAP-MEMBER-NAME:dist name 2');
+  });
+
   it('writes every contact, appointment and distribution list of the corpus, each a complete file', () => {
     let count = 0;
     for (const file of ['aspose-contacts.pst', 'libpst-dist-list.pst', 'gopst-ansi-32bit.pst', 'hh-contacts.pst', 'hh-contacts97-2002.pst']) {
