@@ -116,7 +116,22 @@ export function renderVCard(message: PstMessage): Buffer {
   return lines(content);
 }
 
-export function renderICalendar(message: PstMessage): Buffer {
+/**
+ * The iCalendar object of a meeting request or cancellation (iTIP, RFC 5546), for the text/calendar part
+ * such mail had when it was sent: Outlook keeps the meeting in the item's properties, not the part.
+ * Null for other items and for responses (they inform; there is nothing to act on).
+ */
+export function meetingInvitation(message: PstMessage): { method: 'REQUEST' | 'CANCEL'; bytes: Buffer } | null {
+  if (!message.appointment?.start) return null;
+  const method = /^ipm\.schedule\.meeting\.request(\.|$)/i.test(message.messageClass)
+    ? 'REQUEST'
+    : /^ipm\.schedule\.meeting\.canceled(\.|$)/i.test(message.messageClass)
+      ? 'CANCEL'
+      : null;
+  return method ? { method, bytes: renderICalendar(message, method) } : null;
+}
+
+export function renderICalendar(message: PstMessage, method?: 'REQUEST' | 'CANCEL'): Buffer {
   const stamp = message.lastModificationTime ?? message.creationTime ?? new Date(0);
   const uid = message.appointment?.globalObjectId ?? message.internetMessageId?.replace(/^<|>$/g, '') ?? `pst2imap-${message.nid}`;
   const common = [
@@ -160,7 +175,7 @@ export function renderICalendar(message: PstMessage): Buffer {
       'END:VEVENT',
     ];
   }
-  return lines(['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//pst2imap//export//EN', ...component, 'END:VCALENDAR']);
+  return lines(['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//pst2imap//export//EN', method ? `METHOD:${method}` : '', ...component, 'END:VCALENDAR']);
 }
 
 /** A parameter value: quoted (RFC 5545 3.2), the quote character itself cannot appear. */

@@ -14,6 +14,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import { detectMimeType } from 'nodemailer/lib/mime-funcs';
 import type { PstAddress, PstAttachment, PstMessage } from '../pst/types.js';
 import { chooseBody, type BodyPart } from './body.js';
+import { meetingInvitation } from './other.js';
 import { imapFlags, internalDate, isOwnMail, usesStoredHeaders } from './flags.js';
 import { asciiField, fieldValue, findField, isStructureField, splitHeaderFields, splitMessage, type HeaderField } from './headers.js';
 import type { RebuildContext, RebuildWarning, RebuiltMessage } from './types.js';
@@ -70,6 +71,14 @@ async function rebuild(message: PstMessage, context: RebuildContext, seed: strin
   const text = body.text ?? (body.html ? null : { bytes: Buffer.alloc(0), charset: 'UTF-8' });
   if (text) alternatives.push(bodyAlternative('text/plain', text));
   if (body.html) alternatives.push(bodyAlternative('text/html', body.html));
+  const invitation = meetingInvitation(message);
+  if (invitation) {
+    alternatives.push({
+      content: invitation.bytes,
+      contentType: `text/calendar; charset=UTF-8; method=${invitation.method}`,
+      contentTransferEncoding: 'base64',
+    });
+  }
 
   const mail: Record<string, unknown> = {
     alternatives,

@@ -679,7 +679,11 @@ function contactDetails(message: PSTMessage): PstContactDetails {
 const BUSY_STATUS: Record<number, PstAppointmentDetails['busyStatus']> = { 0: 'free', 1: 'tentative', 2: 'busy', 3: 'oof' };
 
 function appointmentDetails(message: PSTMessage): PstAppointmentDetails {
-  const appointment = message as unknown as Record<string, unknown>;
+  // The library reads these named properties only on the items it makes PSTAppointments; meeting
+  // requests carry the same properties, so its getters are applied to any item.
+  const appointment = new Proxy({} as Record<string, unknown>, {
+    get: (_, name) => Object.getOwnPropertyDescriptor(PSTAppointment.prototype, name)?.get?.call(message),
+  });
   const recurring = safely(() => Boolean(appointment.isRecurring), false);
   const goid = namedTag(message, NAMED.globalObjectId);
   const organizerName = (message.sentRepresentingName || message.senderName || '').trim();
@@ -724,7 +728,7 @@ function detailsOf(message: PSTMessage): Pick<PstMessage, 'contact' | 'appointme
   if (/^ipm\.distlist(\.|$)/i.test(message.messageClass || '')) return { distributionListMembers: distributionListMembers(message) };
   const item: object = message;
   if (item instanceof PSTContact) return { contact: contactDetails(message) };
-  if (item instanceof PSTAppointment) return { appointment: appointmentDetails(message) };
+  if (item instanceof PSTAppointment || /^ipm\.schedule\.meeting\./i.test(message.messageClass || '')) return { appointment: appointmentDetails(message) };
   if (item instanceof PSTTask) return { task: taskDetails(message) };
   return {};
 }

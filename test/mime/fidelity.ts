@@ -7,10 +7,11 @@ import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import type { PstMessage } from '../../src/pst/types.js';
 import { mimeCharsetOfCodepage, decodeCharset } from '../../src/mime/charset.js';
 import type { RebuiltMessage } from '../../src/mime/types.js';
+import { icalDateTime, meetingInvitation } from '../../src/mime/other.js';
 
 export const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
-export type Field = 'message-id' | 'subject' | 'to' | 'cc' | 'bcc' | 'date' | 'text' | 'html' | 'html-bytes' | 'attachment-names' | 'attachment-sha256';
+export type Field = 'message-id' | 'invitation' | 'subject' | 'to' | 'cc' | 'bcc' | 'date' | 'text' | 'html' | 'html-bytes' | 'attachment-names' | 'attachment-sha256';
 
 export interface Mismatch {
   where: string;
@@ -29,7 +30,7 @@ export interface Fidelity {
 }
 
 export function emptyFidelity(): Fidelity {
-  const zero = () => ({ 'message-id': 0, subject: 0, to: 0, cc: 0, bcc: 0, date: 0, text: 0, html: 0, 'html-bytes': 0, 'attachment-names': 0, 'attachment-sha256': 0 });
+  const zero = () => ({ 'message-id': 0, invitation: 0, subject: 0, to: 0, cc: 0, bcc: 0, date: 0, text: 0, html: 0, 'html-bytes': 0, 'attachment-names': 0, 'attachment-sha256': 0 });
   return { messages: 0, compared: zero(), matching: zero(), mismatches: [] };
 }
 
@@ -153,7 +154,16 @@ export async function compareMessage(where: string, message: PstMessage, rebuilt
     }
   }
   const rtfKept = rebuilt.warnings.some((warning) => warning.code === 'rtf-kept-as-attachment');
-  const actual = parsed.attachments.filter((attachment) => !(rtfKept && attachment.filename === 'message.rtf'));
+  // A meeting request gets back the text/calendar part it was sent with (mailparser lists it as an
+  // attachment): checked on its own, against the meeting's start in the PST.
+  const invitation = meetingInvitation(message);
+  const calendar = parsed.attachments.filter((attachment) => attachment.contentType === 'text/calendar');
+  if (invitation) {
+    const start = message.appointment?.start ? `DTSTART:${icalDateTime(message.appointment.start)}` : '';
+    const found = calendar.map((part) => part.content.toString('utf8')).find((text) => text.includes(`METHOD:${invitation.method}`));
+    check('invitation', start, found && found.split('\r\n').includes(start) ? start : (found ?? 'no text/calendar part'));
+  }
+  const actual = parsed.attachments.filter((attachment) => !(rtfKept && attachment.filename === 'message.rtf') && !(invitation && calendar.includes(attachment)));
   check('attachment-names', expectedNames.join(' | '), actual.map((attachment) => attachment.filename ?? '').join(' | '));
   check(
     'attachment-sha256',

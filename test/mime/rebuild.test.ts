@@ -457,3 +457,26 @@ describe('RTF bodies', () => {
     expect(parsed.html).toBe('<p>HTML</p>');
   });
 });
+
+describe('meeting requests', () => {
+  it('get back the text/calendar part they were sent with, beside the body', async () => {
+    const request = message({
+      messageClass: 'IPM.Schedule.Meeting.Request',
+      subject: '定例会議',
+      appointment: {
+        start: new Date('2024-04-02T01:00:00Z'), end: new Date('2024-04-02T02:00:00Z'), allDay: false, location: '会議室A', recurrence: null,
+        organizer: { name: 'Taro Yamada', email: 'taro@example.jp', addressType: 'SMTP' }, busyStatus: 'busy', globalObjectId: '0400AB',
+      },
+    });
+    const rebuilt = await rebuildMessage(request, context);
+    const text = rebuilt.bytes.toString('latin1');
+    expect(headerOf(rebuilt.bytes)).toMatch(/Content-Type: multipart\/alternative/);
+    expect(text).toContain('Content-Type: text/calendar; charset=UTF-8; method=REQUEST');
+    const parsed = await simpleParser(rebuilt.bytes);
+    const calendar = parsed.attachments.find((part) => part.contentType === 'text/calendar')!.content.toString('utf8');
+    expect(calendar.split('\r\n')).toEqual(expect.arrayContaining(['METHOD:REQUEST', 'DTSTART:20240402T010000Z', 'LOCATION:会議室A', 'UID:0400AB', 'ORGANIZER;CN="Taro Yamada":mailto:taro@example.jp']));
+    expect(parsed.text?.trim()).toBe('Hello there.');
+    // Plain mail and responses get none.
+    expect((await rebuildMessage({ ...request, messageClass: 'IPM.Schedule.Meeting.Resp.Pos' }, context)).bytes.toString('latin1')).not.toContain('text/calendar');
+  });
+});
