@@ -82,7 +82,11 @@ export function findField(fields: HeaderField[], name: string): HeaderField | un
  * through nodemailer's address encoder, so that the message is plain 7-bit RFC 5322.
  */
 export function asciiField(field: HeaderField): string {
-  if (!/[^\x00-\x7f]/.test(field.raw)) return field.raw;
+  if (!/[^\x00-\x7f]/.test(field.raw)) {
+    // RFC 5322 2.1.1: no line over 998 octets; a longer stored line is folded at its white space.
+    if (!field.raw.split('\r\n').some((line) => line.length > 998)) return field.raw;
+    return foldLines(`${field.name}: ${fieldValue(field)}`, 76).replace(/\r?\n/g, '\r\n');
+  }
   const value = fieldValue(field);
   const encoded = MimeNode.encodeHeaderValue(field.name, value, { textEncoding: 'B' });
   return foldLines(`${field.name}: ${encoded}`, 76).replace(/\r?\n/g, '\r\n');

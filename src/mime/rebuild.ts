@@ -232,10 +232,22 @@ function withoutHeader(built: Buffer, name: string): Buffer {
   return Buffer.concat([Buffer.from(`${kept.map((field) => field.raw).join('\r\n')}\r\n\r\n`, 'latin1'), body]);
 }
 
-/** Extensions for the few content types nodemailer's table lacks or that a PST names oddly. */
+/** PR_ATTACH_MIME_TAG when it is a media type at all. */
 function contentTypeOf(attachment: PstAttachment): string | undefined {
   const tag = attachment.mimeTag.trim().toLowerCase();
   return /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(tag) ? tag : undefined;
+}
+
+/**
+ * A message/* part cannot be base64 (RFC 2046 5.2.1), so its bytes go as they are: only bytes that are a
+ * valid 7-bit message (CRLF line ends, lines within 998 octets, no NUL) may be labelled so. A saved .eml
+ * with bare LF or 8-bit bytes goes as application/octet-stream in base64, its bytes intact.
+ */
+function safeAttachmentType(type: string, content: Buffer): string {
+  if (!/^message\//.test(type)) return type;
+  const text = content.toString('latin1');
+  const valid = !/[\x00\x80-\xff]/.test(text) && !/[^\r]\n|\r(?!\n)/.test(text) && !text.split('\r\n').some((line) => line.length > 998);
+  return valid ? type : 'application/octet-stream';
 }
 
 /** Does the HTML refer to this Content-ID (cid:...)? Only then is the part inline in multipart/related. */
@@ -298,12 +310,14 @@ async function composeAttachments(
     }
     const inline = referencedInHtml(html, attachment.contentId);
     const cid = attachment.contentId.replace(/^<|>$/g, '');
+    const contentType = safeAttachmentType(contentTypeOf(attachment) ?? detectType(attachment.filename, attachment.method), content);
     result.push({
       content,
-      contentType: contentTypeOf(attachment) ?? detectType(attachment.filename, attachment.method),
+      contentType,
       contentDisposition: inline ? 'inline' : 'attachment',
       filename: attachment.filename || false,
-      contentTransferEncoding: 'base64',
+      // base64 keeps every byte; a message/* part is written as it is (7bit, checked above).
+      ...(contentType.startsWith('message/') ? {} : { contentTransferEncoding: 'base64' }),
       ...(inline ? { cid } : cid ? { headers: { 'Content-ID': `<${cid}>` } } : {}),
     });
   }

@@ -480,3 +480,31 @@ describe('meeting requests', () => {
     expect((await rebuildMessage({ ...request, messageClass: 'IPM.Schedule.Meeting.Resp.Pos' }, context)).bytes.toString('latin1')).not.toContain('text/calendar');
   });
 });
+
+describe('attached message files', () => {
+  it('stay message/rfc822 when they are a clean 7-bit message, and go as base64 bytes when not', async () => {
+    const clean = Buffer.from('Subject: saved\r\nFrom: a@example.jp\r\n\r\nbody\r\n');
+    const unix = Buffer.from('Subject: saved\nFrom: a@example.jp\n\n本文\n');
+    const rebuilt = await rebuildMessage(
+      message({ attachments: [attachment({ filename: 'clean.eml', bytes: clean }), attachment({ index: 1, filename: 'unix.eml', bytes: unix })] }),
+      context,
+    );
+    expect(rebuilt.bytes.toString('latin1')).not.toMatch(/[^\r]\n|[\x80-\xff]/);
+    const parsed = await simpleParser(rebuilt.bytes);
+    const [first, second] = parsed.attachments;
+    expect([first.filename, first.contentType]).toEqual(['clean.eml', 'message/rfc822']);
+    expect(sha256(first.content)).toBe(sha256(clean));
+    // (mailparser guesses message/rfc822 from the name; the part itself says otherwise)
+    expect(rebuilt.bytes.toString('latin1')).toContain('Content-Type: application/octet-stream; name=unix.eml\r\nContent-Transfer-Encoding: base64');
+    expect(second.filename).toBe('unix.eml');
+    expect(sha256(second.content)).toBe(sha256(unix));
+  });
+
+  it('folds a stored header line longer than 998 octets', async () => {
+    const long = `X-Long: ${Array.from({ length: 300 }, (_, i) => `word${i}`).join(' ')}`;
+    const rebuilt = await rebuildMessage(message({ transportHeaders: `From: a@example.jp\r\n${long}\r\n` }), context);
+    const lines = headerOf(rebuilt.bytes).split('\r\n');
+    expect(lines.every((line) => line.length <= 998)).toBe(true);
+    expect((await simpleParser(rebuilt.bytes)).headers.get('x-long')).toBe(long.slice('X-Long: '.length));
+  });
+});
