@@ -53,9 +53,10 @@ export function internalDate(
  * (sent to themselves, MSGFLAG_FROMME) was received too; only what sits in Sent Items, Drafts or the
  * Outbox, or was never sent, is rebuilt from its properties.
  */
-export function usesStoredHeaders(message: Pick<PstMessage, 'messageFlags' | 'transportHeaders'>, context: Pick<RebuildContext, 'folderRole'>): boolean {
+export function usesStoredHeaders(message: Pick<PstMessage, 'messageFlags' | 'transportHeaders'>, context: Pick<RebuildContext, 'folderRole' | 'embedded'>): boolean {
+  if (!message.transportHeaders?.trim()) return false;
+  if (context.embedded) return true;
   return (
-    Boolean(message.transportHeaders?.trim()) &&
     (message.messageFlags & MSGFLAG_UNSENT) === 0 &&
     context.folderRole !== 'sent' &&
     context.folderRole !== 'drafts' &&

@@ -280,7 +280,7 @@ async function composeAttachments(
         continue;
       }
       // The embedded message is rebuilt as received mail (its own headers, when it kept them).
-      const rebuilt = await rebuild(inner, { ...context, folderRole: null }, `${seed}/${attachment.index}`, depth + 1);
+      const rebuilt = await rebuild(inner, { ...context, folderRole: null, embedded: true }, `${seed}/${attachment.index}`, depth + 1);
       warnings.push(...rebuilt.warnings.map((warning) => ({ ...warning, detail: `in embedded ${label}: ${warning.detail}` })));
       result.push({
         content: rebuilt.bytes,

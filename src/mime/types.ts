@@ -27,6 +27,9 @@ export interface RebuildContext {
   storeFingerprint: string;
   /** Role of the item's folder: sent and drafts keep Bcc and get \Draft as Outlook shows them. */
   folderRole: FolderRole | null;
+  /** Set by the rebuild itself for a message embedded in another (an attached e-mail): such messages are
+   * often flagged unsent although they were received, so their stored headers decide. */
+  embedded?: boolean;
 }
 
 export interface RebuiltMessage {

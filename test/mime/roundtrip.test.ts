@@ -45,7 +45,7 @@ async function compareEmbedded(where: string, message: PstMessage, parsed: Parse
   for (const [index, attachment] of embedded.entries()) {
     const inner = attachment.embedded()!;
     const bytes = parts[index].content;
-    const context = { storeFingerprint: 'embedded', folderRole: null };
+    const context = { storeFingerprint: 'embedded', folderRole: null, embedded: true };
     const innerParsed = await compareMessage(`${where}/${attachment.index}`, inner, { bytes, flags: [], internalDate: null, messageId: '', messageIdDerived: false, warnings: [] }, fidelity, {
       keepsBcc: isOwnMail(inner, context),
       storedHeaders: usesStoredHeaders(inner, context),
