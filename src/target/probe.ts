@@ -88,28 +88,39 @@ export async function probeServer(connection: ImapConnectionOptions): Promise<Se
   client.on('error', () => {});
   try {
     await client.connect();
-    const capabilities = [...client.capabilities.keys()];
-    const mailboxes = await client.list({ statusQuery: { messages: true } });
-    const facts: ServerFacts = {
-      delimiter: mailboxes.find((mailbox) => mailbox.delimiter)?.delimiter ?? '/',
-      specialUse: {},
-      mailboxes: {},
-      utf8Accept: client.capabilities.has('UTF8=ACCEPT'),
-      appendLimit: typeof client.capabilities.get('APPENDLIMIT') === 'number' && (client.capabilities.get('APPENDLIMIT') as number) > 0 ? (client.capabilities.get('APPENDLIMIT') as number) : null,
-      reservedNames: [],
-      maxNameLength: null,
-      capabilities,
-    };
-    for (const mailbox of mailboxes) {
-      facts.mailboxes[mailbox.path] = mailbox.status?.messages ?? null;
-      const role = mailbox.specialUse ? SPECIAL_USE[mailbox.specialUse] : undefined;
-      if (role && !facts.specialUse[role]) facts.specialUse[role] = mailbox.path;
-    }
-    facts.specialUse.inbox ??= 'INBOX';
-    return facts;
+    return await readServerFacts(client, { counts: true });
   } catch (error) {
     throw toTargetError(error, connection);
   } finally {
     await client.logout().catch(() => client.close());
   }
+}
+
+/**
+ * What a signed-in connection advertises: capabilities, delimiter, special-use folders and mailboxes
+ * (with their message counts when `counts`). Special folders are those the server flags with a
+ * special-use attribute (RFC 6154); imapflow's guesses from folder names are not taken, since a
+ * folder merely called "Sent" may be nothing of the kind.
+ */
+export async function readServerFacts(client: ImapFlow, options: { counts: boolean }): Promise<ServerFacts> {
+  const capabilities = [...client.capabilities.keys()];
+  const mailboxes = await client.list(options.counts ? { statusQuery: { messages: true } } : {});
+  const appendLimit = client.capabilities.get('APPENDLIMIT');
+  const facts: ServerFacts = {
+    delimiter: mailboxes.find((mailbox) => mailbox.delimiter)?.delimiter ?? '/',
+    specialUse: {},
+    mailboxes: {},
+    utf8Accept: client.capabilities.has('UTF8=ACCEPT'),
+    appendLimit: typeof appendLimit === 'number' && appendLimit > 0 ? appendLimit : null,
+    reservedNames: [],
+    maxNameLength: null,
+    capabilities,
+  };
+  for (const mailbox of mailboxes) {
+    facts.mailboxes[mailbox.path] = mailbox.status?.messages ?? null;
+    const role = mailbox.specialUse && mailbox.specialUseSource === 'extension' ? SPECIAL_USE[mailbox.specialUse] : undefined;
+    if (role && !facts.specialUse[role]) facts.specialUse[role] = mailbox.path;
+  }
+  facts.specialUse.inbox ??= 'INBOX';
+  return facts;
 }

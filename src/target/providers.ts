@@ -21,6 +21,8 @@ export interface Provider {
   connections: number;
   /** Messages per second that stay clear of throttling. */
   messagesPerSecond: number;
+  /** The server drops \Flagged given with APPEND (Outlook.com does): it is set with STORE afterwards. */
+  dropsFlaggedOnAppend: boolean;
   facts: ServerFacts;
 }
 
@@ -50,6 +52,7 @@ const outlook: Provider = {
   messageLimit: 35 * 1024 * 1024,
   connections: 2,
   messagesPerSecond: 5,
+  dropsFlaggedOnAppend: true,
   facts: outlookFacts,
 };
 
@@ -67,6 +70,7 @@ export const PROVIDERS: Record<ProviderName, Provider> = {
     messageLimit: null,
     connections: 2,
     messagesPerSecond: 10,
+    dropsFlaggedOnAppend: false,
     facts: {
       delimiter: '/',
       specialUse: {},

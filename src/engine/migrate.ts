@@ -1,0 +1,640 @@
+/**
+ * The migration: PST -> rebuilt messages -> upload queue -> checkpoint, a batch at a time.
+ *
+ * Nothing is lost and nothing doubled, whatever stops the run, because of the order of things (see
+ * src/checkpoint/index.ts): a batch is marked in flight, and committed, BEFORE any of it is sent; an
+ * item is marked done only after the server's tagged OK; an item whose answer never came (connection
+ * cut, timed out, process killed) stays in flight and is looked up on the server (SEARCH HEADER
+ * Message-ID) before it is ever sent again. Items of the batch that were never sent go back to pending.
+ *
+ * Memory stays bounded: the PST reader (a worker thread) reads only a few messages ahead, and a batch is
+ * closed at --batch messages or MAX_BATCH_BYTES, whichever comes first.
+ */
+import { createHash } from 'node:crypto';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import PQueue from 'p-queue';
+import { openJournal, type Job, type Journal, type PlannedItem, type StateCounts } from '../checkpoint/index.js';
+import { Pst2ImapError } from '../errors.js';
+import { decideItem, itemDate, PlanBuilder, planFolders, type Plan, type SkipReason } from '../plan/index.js';
+import type { SelectionOptions, ServerFacts } from '../plan/types.js';
+import type { MessageSummary, PstFolder } from '../pst/types.js';
+import { toTargetError } from '../target/probe.js';
+import { TargetFailure, normalizeMessageId, type StoredAt, type Target, type TargetSession } from '../target/target.js';
+import type { ItemRef, MigrateListener, MigrateSummary } from './events.js';
+import { writeReport } from './report.js';
+import { PstSource, type RebuiltItem } from './source.js';
+import { Backoff, Pacer } from './throttle.js';
+
+/** A batch never holds more than this many bytes of messages, whatever --batch says. */
+const MAX_BATCH_BYTES = 64 * 1024 * 1024;
+/** Read-ahead of the PST reader: messages, and bytes (by the PST's own size estimate). */
+const READ_AHEAD_BYTES = 32 * 1024 * 1024;
+
+export interface MigrateOptions {
+  pstPath: string;
+  codepage?: number;
+  selection: SelectionOptions;
+  target: Target;
+  /** What the provider preset knows beyond what the server advertises. */
+  provider: { messageLimit: number | null; reservedNames: string[]; maxNameLength: number | null };
+  /** The checkpoint store (file or folder); default: the user's state directory. */
+  statePath?: string;
+  /** Caps the store's size (tests of a full disk). */
+  stateMaxPageCount?: number;
+  connections: number;
+  /** Messages per second; null: as fast as the server takes them. */
+  rate: number | null;
+  /** Bytes per second; null: no limit. */
+  bandwidth: number | null;
+  batchSize: number;
+  /** At most this many messages / bytes sent in this run. */
+  limit: number | null;
+  limitBytes: number | null;
+  pauseBetweenBatchesMs: number;
+  /** Leave out messages whose Message-ID the target folder already holds (one query per folder). */
+  skipExisting: boolean;
+  /** Attempts per message before it is given up (throttling waits do not count). */
+  maxAttempts: number;
+  /** First delay after a lost connection; doubles each time. */
+  retryDelayMs: number;
+  maxRetryDelayMs: number;
+  /** The options of the run as the user gave them, stored with the job for `resume`. Never secrets. */
+  jobOptions: Record<string, unknown>;
+  /** Where the report goes (a folder); default: `reports` beside the checkpoint store; null: none. */
+  reportDir?: string | null;
+  /** Aborted (Ctrl-C): finish what is being sent, record it, stop. */
+  signal?: AbortSignal;
+}
+
+interface RunItem {
+  nid: number;
+  folder: PstFolder;
+  mailbox: string;
+  size: number;
+  subject: string;
+  date: Date | null;
+}
+
+type DeliveryOutcome =
+  | { kind: 'done'; stored: StoredAt; recovered: boolean }
+  | { kind: 'failed'; words: string }
+  | { kind: 'unknown'; words: string }
+  | { kind: 'not-sent' };
+
+interface BatchEntry {
+  item: RunItem;
+  message: RebuiltItem;
+  hash: string;
+}
+
+const SKIP_WORDS: Record<SkipReason, string> = {
+  'non-mail': 'not mail (IMAP cannot hold it)',
+  'too-large': 'larger than the size limit',
+  'outside-dates': 'outside the dates of --since / --before',
+};
+
+function refOf(item: RunItem): ItemRef {
+  return { nid: item.nid, folder: item.folder.path, mailbox: item.mailbox, subject: item.subject, date: item.date?.toISOString() ?? null };
+}
+
+function emptyCounts(): StateCounts {
+  return { pending: 0, in_flight: 0, done: 0, skipped: 0, failed: 0, total: 0 };
+}
+
+/** The key under which a stored copy is remembered: mailbox and UID, or mailbox and Message-ID. */
+const uidKey = (mailbox: string, at: StoredAt) => `${mailbox}\u0000${at.uidValidity}\u0000${at.uid}`;
+const idKey = (mailbox: string, messageId: string) => `${mailbox}\u0000${normalizeMessageId(messageId)}`;
+
+/** Connections to the target, at most as many as the back-off allows at the moment. */
+class SessionPool {
+  private readonly idle: TargetSession[] = [];
+  private open = 0;
+
+  constructor(
+    private readonly target: Target,
+    private readonly backoff: Backoff,
+  ) {}
+
+  async acquire(): Promise<TargetSession> {
+    const session = this.idle.pop();
+    if (session) return session;
+    this.open += 1;
+    try {
+      return await this.target.open();
+    } catch (error) {
+      this.open -= 1;
+      throw error;
+    }
+  }
+
+  release(session: TargetSession): void {
+    if (this.open > this.backoff.connections) {
+      this.discard(session);
+      return;
+    }
+    this.idle.push(session);
+  }
+
+  discard(session: TargetSession): void {
+    this.open -= 1;
+    void session.close().catch(() => {});
+  }
+
+  async closeAll(): Promise<void> {
+    const sessions = this.idle.splice(0);
+    this.open -= sessions.length;
+    await Promise.all(sessions.map((session) => session.close().catch(() => {})));
+  }
+}
+
+/** Reads messages a few ahead of the uploads, in work-list order. */
+class Prefetcher {
+  private next = 0;
+  private readonly ahead: Array<{ item: RunItem; outcome: ReturnType<PstSource['read']> }> = [];
+  private bytesAhead = 0;
+
+  constructor(
+    private readonly items: RunItem[],
+    private readonly source: PstSource,
+    private readonly maxCount: number,
+  ) {}
+
+  private fill(): void {
+    while (this.next < this.items.length) {
+      const item = this.items[this.next]!;
+      const room = this.ahead.length === 0 || (this.ahead.length < this.maxCount && this.bytesAhead + item.size <= READ_AHEAD_BYTES);
+      if (!room) return;
+      this.next += 1;
+      this.bytesAhead += item.size;
+      this.ahead.push({ item, outcome: this.source.read(item.nid, item.folder.role) });
+    }
+  }
+
+  /** The next item the caller has not taken, without reading it (for --limit decisions). */
+  peek(): RunItem | null {
+    return this.ahead[0]?.item ?? this.items[this.next] ?? null;
+  }
+
+  async take(): Promise<{ item: RunItem; outcome: Awaited<ReturnType<PstSource['read']>> } | null> {
+    this.fill();
+    const head = this.ahead.shift();
+    if (!head) return null;
+    const outcome = await head.outcome;
+    this.bytesAhead -= head.item.size;
+    this.fill();
+    return { item: head.item, outcome };
+  }
+}
+
+/**
+ * Runs (or resumes) the migration of the selected folders of a PST to a target. Resolves with the
+ * summary; throws Pst2ImapError for what stops a run (PST unusable, sign-in, server unreachable,
+ * checkpoint store unusable) after recording what was done.
+ */
+export async function migrate(options: MigrateOptions, events: MigrateListener = () => {}): Promise<MigrateSummary> {
+  const source = await PstSource.open({ pstPath: options.pstPath, codepage: options.codepage });
+  let journal: Journal | null = null;
+  let job: Job | null = null;
+  const backoff = new Backoff(
+    {
+      rate: options.rate,
+      bandwidth: options.bandwidth,
+      connections: options.connections,
+      baseDelayMs: options.retryDelayMs,
+      maxDelayMs: options.maxRetryDelayMs,
+      climbAfter: 50,
+    },
+    (change) => {
+      queue.concurrency = change.connections;
+      events({ type: 'backoff', state: change.state, connections: change.connections, waitMs: change.waitMs, reason: change.words });
+    },
+  );
+  const queue = new PQueue({ concurrency: options.connections });
+  const pool = new SessionPool(options.target, backoff);
+  const pacer = new Pacer({ rate: options.rate, bandwidth: options.bandwidth });
+  const signal = options.signal;
+  const summary: MigrateSummary = {
+    jobId: 0,
+    status: 'interrupted',
+    sent: 0,
+    sentBytes: 0,
+    skipped: 0,
+    failed: 0,
+    recovered: 0,
+    totals: emptyCounts(),
+    remaining: 0,
+    reportFiles: [],
+  };
+  const runItems = new Map<number, RunItem>();
+  let fatal: unknown = null;
+
+  /** A control operation (create a folder, look up) on some connection, retried through back-offs. */
+  async function withSession<T>(work: (session: TargetSession) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      await backoff.ready(signal);
+      let session: TargetSession | null = null;
+      try {
+        session = await pool.acquire();
+        const result = await work(session);
+        pool.release(session);
+        return result;
+      } catch (error) {
+        const failure = asFailure(error);
+        if (session) failure.kind === 'connection' ? pool.discard(session) : pool.release(session);
+        if (failure.kind === 'throttled') {
+          backoff.throttled(failure.retryAfterMs, failure.serverWords);
+          if (attempt < options.maxAttempts * 10) continue;
+        } else if (failure.kind === 'connection') {
+          backoff.connectionLost(failure.serverWords);
+          if (attempt < options.maxAttempts * 2) continue;
+        }
+        throw fatalOf(failure);
+      }
+    }
+  }
+
+  function asFailure(error: unknown): TargetFailure {
+    if (error instanceof TargetFailure) return error;
+    if (error instanceof Pst2ImapError) throw error;
+    return new TargetFailure('connection', error instanceof Error ? error.message : String(error), { cause: error });
+  }
+
+  /** What ends the run for a failure that retrying did not cure. */
+  function fatalOf(failure: TargetFailure): Error {
+    if (failure.cause instanceof Pst2ImapError) return failure.cause;
+    const target = options.target;
+    const where = /^imaps?:\/\/([^/]+)/.exec(target.url)?.[1] ?? target.url;
+    if (failure.kind === 'local') {
+      return new Pst2ImapError('E_TARGET', { server: target.url, what: failure.serverWords }, { cause: failure });
+    }
+    if (failure.kind === 'connection') {
+      return new Pst2ImapError('E_CONNECT', { server: where, what: failure.code ?? failure.serverWords }, { cause: failure, detail: failure.serverWords });
+    }
+    const [host, port] = where.split(':');
+    return toTargetError(failure.cause ?? failure, {
+      host: host ?? where,
+      port: Number(port ?? 0),
+      secure: true,
+      user: target.user,
+      auth: { password: '' },
+      verifyCertificate: true,
+      allowPlaintext: false,
+      timeoutMs: 0,
+    });
+  }
+
+  try {
+    // The target first: a wrong password or an unreachable server is told before the PST is read.
+    const advertised = await withSession((session) => session.facts());
+    const server: ServerFacts = {
+      ...advertised,
+      appendLimit: advertised.appendLimit ?? options.provider.messageLimit,
+      reservedNames: options.provider.reservedNames,
+      maxNameLength: options.provider.maxNameLength,
+    };
+
+    journal = openJournal(options.statePath, { maxPageCount: options.stateMaxPageCount });
+    const before = journal.jobs().length;
+    job = journal.findOrCreateJob({
+      fingerprint: source.store.fingerprint,
+      pstPath: options.pstPath,
+      target: { url: options.target.url, user: options.target.user },
+      options: options.jobOptions,
+    });
+    summary.jobId = job.id;
+    events({ type: 'opened', pst: source.store.path, target: options.target.url, user: options.target.user, jobId: job.id, resumed: journal.jobs().length === before });
+
+    // The plan: the same rules as `plan`, on what the server says of itself.
+    const topFolderName = source.store.displayName || 'PST';
+    const builder = new PlanBuilder(source.root, options.selection, server, { topFolderName });
+    const foldersByNid = new Map<number, PstFolder>();
+    const collect = (folder: PstFolder) => {
+      foldersByNid.set(folder.nid, folder);
+      folder.children.forEach(collect);
+    };
+    collect(source.root);
+    const summaries: Array<{ summary: MessageSummary; folderNid: number }> = [];
+    for await (const chunk of source.scan()) {
+      for (const entry of chunk.entries) {
+        builder.add(chunk.folderNid, entry);
+        if (!('problem' in entry)) summaries.push({ summary: entry, folderNid: chunk.folderNid });
+      }
+    }
+    const plan: Plan = builder.finish();
+    const planByNid = new Map([...planFolders(plan.root)].map((folder) => [folder.nid, folder]));
+    const planned: PlannedItem[] = [];
+    const skips: Array<{ nid: number; reason: string }> = [];
+    for (const { summary: entry, folderNid } of summaries) {
+      const planFolder = planByNid.get(folderNid);
+      if (!planFolder?.selected || planFolder.target === null) continue;
+      const item: RunItem = {
+        nid: entry.nid,
+        folder: foldersByNid.get(folderNid)!,
+        mailbox: planFolder.target,
+        size: entry.size,
+        subject: entry.subject,
+        date: itemDate(entry),
+      };
+      runItems.set(item.nid, item);
+      planned.push({ nid: item.nid, folderPath: item.folder.path, targetMailbox: item.mailbox, size: item.size });
+      const decision = decideItem(entry, options.selection, plan.sizeLimit);
+      if (decision.action === 'skip') skips.push({ nid: item.nid, reason: SKIP_WORDS[decision.reason] });
+    }
+    summaries.length = 0;
+
+    // Failed and skipped items get another chance: the reasons are decided anew below, and a failure
+    // may have been the server's passing mood.
+    job.retry(['failed', 'skipped']);
+    const planResult = job.plan(planned);
+    job.batch(() => {
+      for (const skip of skips) if (job!.item(skip.nid)?.state === 'pending') job!.markSkipped(skip.nid, skip.reason);
+    });
+
+    // What a previous run left in flight may be on the server: looked up before anything is sent.
+    const storedCopies = new Set<string>();
+    const doneById = new Map<string, number>();
+    for (const done of job.items({ state: 'done' })) rememberStored(done.targetMailbox, done);
+    function rememberStored(mailbox: string, record: { uidValidity: number | null; uid: number | null; messageId: string | null }): void {
+      if (record.uid !== null) storedCopies.add(uidKey(mailbox, record));
+      if (record.messageId) doneById.set(idKey(mailbox, record.messageId), (doneById.get(idKey(mailbox, record.messageId)) ?? 0) + 1);
+    }
+    /** A copy of the message on the server that no other item of the job accounts for. */
+    function unclaimedCopy(mailbox: string, messageId: string, found: StoredAt[]): StoredAt | null {
+      const withUid = found.filter((at) => at.uid !== null);
+      if (withUid.length > 0) return withUid.find((at) => !storedCopies.has(uidKey(mailbox, at))) ?? null;
+      // Without UIDs (a Maildir, a server without UIDPLUS), copies are counted instead.
+      return found.length > (doneById.get(idKey(mailbox, messageId)) ?? 0) ? found[0]! : null;
+    }
+
+    // Every item of the job left in flight, in this run's selection or not: each may be on the server.
+    const leftInFlight = job.inFlight();
+    let requeued = 0;
+    for (const item of leftInFlight) {
+      const found = item.messageId ? await withSession((session) => session.lookUp(item.targetMailbox, item.messageId!)) : [];
+      const copy = item.messageId ? unclaimedCopy(item.targetMailbox, item.messageId, found) : null;
+      if (copy) {
+        job.markDone(item.nid, copy);
+        rememberStored(item.targetMailbox, { ...copy, messageId: item.messageId });
+        summary.recovered += 1;
+      } else {
+        job.requeue([item.nid]);
+        requeued += 1;
+      }
+    }
+    if (leftInFlight.length > 0) events({ type: 'recovered', found: summary.recovered, requeued });
+
+    // The work list: this run's items still pending, in plan order.
+    const work: RunItem[] = [];
+    const runTotals = emptyCounts();
+    for (const item of job.items()) {
+      if (!runItems.has(item.nid)) continue;
+      runTotals[item.state] += 1;
+      runTotals.total += 1;
+      if (item.state === 'pending') work.push(runItems.get(item.nid)!);
+    }
+    events({
+      type: 'planned',
+      totals: runTotals,
+      toSend: work.length,
+      toSendBytes: work.reduce((sum, item) => sum + item.size, 0),
+      added: planResult.added,
+    });
+
+    // Every selected folder gets its mailbox, empty ones too: they are the user's filing structure.
+    const ensured = new Set<string>();
+    for (const folder of planFolders(plan.root)) {
+      if (!folder.selected || folder.target === null || ensured.has(folder.target)) continue;
+      if (signal?.aborted) break;
+      await withSession((session) => session.ensureMailbox(folder.target!));
+      ensured.add(folder.target);
+    }
+
+    const prefetcher = new Prefetcher(work, source, Math.max(4, Math.min(options.batchSize * 2, 200)));
+    const existingByMailbox = new Map<string, Map<string, number>>();
+    let currentFolder: number | null = null;
+    let batchNumber = 0;
+    let stopReason: 'signal' | 'limit' | null = null;
+
+    for (;;) {
+      if (signal?.aborted) {
+        stopReason = 'signal';
+        break;
+      }
+      // Gather a batch of rebuilt messages.
+      const batch: BatchEntry[] = [];
+      let batchBytes = 0;
+      while (batch.length < options.batchSize && batchBytes < MAX_BATCH_BYTES && !signal?.aborted) {
+        const next = prefetcher.peek();
+        if (!next) break;
+        const planned = summary.sent + batch.length;
+        const plannedBytes = summary.sentBytes + batchBytes;
+        if ((options.limit !== null && planned >= options.limit) || (options.limitBytes !== null && planned > 0 && plannedBytes + next.size > options.limitBytes)) {
+          stopReason = 'limit';
+          break;
+        }
+        const taken = (await prefetcher.take())!;
+        const { item, outcome } = taken;
+        if (!outcome.ok) {
+          job.markFailed(item.nid, `the item could not be read from the PST: ${outcome.detail}`);
+          summary.failed += 1;
+          events({ type: 'failed', item: refOf(item), reason: outcome.detail });
+          continue;
+        }
+        if (plan.sizeLimit !== null && outcome.bytes.length > plan.sizeLimit) {
+          const reason = `${SKIP_WORDS['too-large']}: ${outcome.bytes.length} bytes, the limit is ${plan.sizeLimit}`;
+          job.markSkipped(item.nid, reason);
+          summary.skipped += 1;
+          events({ type: 'skipped', item: refOf(item), reason });
+          continue;
+        }
+        if (options.skipExisting) {
+          let existing = existingByMailbox.get(item.mailbox);
+          if (!existing) {
+            existing = await withSession((session) => session.messageIds(item.mailbox));
+            existingByMailbox.set(item.mailbox, existing);
+          }
+          if ((existing.get(normalizeMessageId(outcome.messageId)) ?? 0) > 0) {
+            const reason = 'already on the server (same Message-ID in the target folder)';
+            job.markSkipped(item.nid, reason);
+            summary.skipped += 1;
+            events({ type: 'skipped', item: refOf(item), reason });
+            continue;
+          }
+        }
+        if (currentFolder !== item.folder.nid) {
+          currentFolder = item.folder.nid;
+          events({ type: 'folder', folder: item.folder.path, mailbox: item.mailbox, messages: work.filter((other) => other.folder.nid === item.folder.nid).length });
+        }
+        batch.push({ item, message: outcome, hash: createHash('sha256').update(outcome.bytes).digest('hex') });
+        batchBytes += outcome.bytes.length;
+      }
+      if (batch.length === 0) break;
+
+      for (const mailbox of new Set(batch.map((entry) => entry.item.mailbox))) {
+        if (ensured.has(mailbox)) continue;
+        await withSession((session) => session.ensureMailbox(mailbox));
+        ensured.add(mailbox);
+      }
+
+      // Committed before anything is sent: after a crash these are looked up, not sent blindly again.
+      job.markInFlight(
+        batch.map(({ item, message, hash }) => ({ nid: item.nid, messageId: message.messageId, contentHash: hash, size: message.bytes.length })),
+      );
+      const outcomes = await Promise.all(batch.map((entry) => queue.add(() => deliver(entry)) as Promise<DeliveryOutcome>));
+      const finalJob = job;
+      finalJob.batch(() => {
+        outcomes.forEach((outcome, index) => {
+          const { item } = batch[index]!;
+          switch (outcome.kind) {
+            case 'done':
+              finalJob.markDone(item.nid, outcome.stored);
+              break;
+            case 'failed':
+              finalJob.markFailed(item.nid, outcome.words);
+              break;
+            case 'unknown':
+              finalJob.recordAttempt(item.nid, outcome.words, 'unknown');
+              break;
+            case 'not-sent':
+              finalJob.requeue([item.nid]);
+              break;
+          }
+        });
+      });
+      outcomes.forEach((outcome, index) => {
+        const { item, message } = batch[index]!;
+        if (outcome.kind === 'done') {
+          rememberStored(item.mailbox, { ...outcome.stored, messageId: message.messageId });
+          if (outcome.recovered) summary.recovered += 1;
+          summary.sent += 1;
+          summary.sentBytes += message.bytes.length;
+          events({ type: 'sent', item: refOf(item), size: message.bytes.length, uid: outcome.stored.uid });
+        } else if (outcome.kind === 'failed') {
+          summary.failed += 1;
+          events({ type: 'failed', item: refOf(item), reason: outcome.words });
+        }
+      });
+      batchNumber += 1;
+      events({ type: 'batch', number: batchNumber, sent: summary.sent, sentBytes: summary.sentBytes });
+      if (fatal) throw fatal;
+      if (stopReason) break;
+      if (options.pauseBetweenBatchesMs > 0 && prefetcher.peek() && !signal?.aborted) {
+        events({ type: 'pause', ms: options.pauseBetweenBatchesMs });
+        await sleep(options.pauseBetweenBatchesMs, undefined, { signal }).catch(() => {});
+      }
+    }
+
+    if (stopReason === null && signal?.aborted) stopReason = 'signal';
+    if (stopReason) events({ type: 'stopping', reason: stopReason });
+    let remaining = 0;
+    for (const item of job.items({ state: ['pending', 'in_flight'] })) if (runItems.has(item.nid)) remaining += 1;
+    summary.remaining = remaining;
+    if (stopReason === 'signal') summary.status = 'interrupted';
+    else if (remaining > 0) summary.status = stopReason === 'limit' ? 'limit' : 'interrupted';
+    else {
+      summary.status = 'finished';
+      job.finish();
+    }
+    summary.totals = job.totals();
+    if (options.reportDir !== null) {
+      summary.reportFiles = writeReport({
+        dir: options.reportDir ?? `${dirname(journal.path)}/reports`,
+        job,
+        summary,
+        items: runItems,
+        pstPath: source.store.path,
+        target: `${options.target.url}${options.target.user ? ` (${options.target.user})` : ''}`,
+      });
+    }
+    events({ type: 'finished', result: summary });
+    return summary;
+
+    /** Sends one message, through throttling, lost connections and refusals; never throws. */
+    async function deliver(entry: BatchEntry): Promise<DeliveryOutcome> {
+      const { item, message } = entry;
+      let mayBeStored = false;
+      let lastWords = '';
+      let attempts = 0;
+      let throttles = 0;
+      for (;;) {
+        if (fatal || signal?.aborted) {
+          return mayBeStored ? { kind: 'unknown', words: lastWords || 'stopped before the answer came' } : { kind: 'not-sent' };
+        }
+        await backoff.ready(signal);
+        if (signal?.aborted && !mayBeStored) return { kind: 'not-sent' };
+        let session: TargetSession | null = null;
+        try {
+          session = await pool.acquire();
+          if (mayBeStored) {
+            // The last try may have been stored before the connection went: look before sending again.
+            const found = await session.lookUp(item.mailbox, message.messageId);
+            const copy = unclaimedCopy(item.mailbox, message.messageId, found);
+            if (copy) {
+              pool.release(session);
+              backoff.success();
+              return { kind: 'done', stored: copy, recovered: true };
+            }
+            mayBeStored = false;
+          }
+          await pacer.take(message.bytes.length, signal);
+          mayBeStored = true;
+          const stored = await session.append({ mailbox: item.mailbox, bytes: message.bytes, flags: message.flags, internalDate: message.internalDate });
+          pool.release(session);
+          backoff.success();
+          return { kind: 'done', stored, recovered: false };
+        } catch (error) {
+          if (error instanceof Pst2ImapError) {
+            // Sign-in needed, or refused for good: the run stops; this item is looked up next time.
+            if (session) pool.discard(session);
+            fatal ??= error;
+            return mayBeStored ? { kind: 'unknown', words: error.message } : { kind: 'not-sent' };
+          }
+          const failure = error instanceof TargetFailure ? error : new TargetFailure('connection', String(error), { cause: error });
+          lastWords = failure.serverWords;
+          if (failure.kind === 'connection') {
+            if (session) pool.discard(session);
+          } else if (session) {
+            pool.release(session);
+          }
+          if (failure.kind === 'throttled' || failure.kind === 'refused') mayBeStored = false;
+          if (failure.kind === 'auth' || failure.kind === 'local') {
+            fatal ??= fatalOf(failure);
+            return mayBeStored ? { kind: 'unknown', words: lastWords } : { kind: 'not-sent' };
+          }
+          if (failure.kind === 'throttled') {
+            throttles += 1;
+            backoff.throttled(failure.retryAfterMs, failure.serverWords);
+            if (throttles <= options.maxAttempts * 10) {
+              events({ type: 'retry', item: refOf(item), attempt: attempts + 1, reason: failure.serverWords });
+              continue;
+            }
+            return { kind: 'failed', words: failure.serverWords };
+          }
+          attempts += 1;
+          if (failure.kind === 'connection') backoff.connectionLost(failure.serverWords);
+          if (attempts >= options.maxAttempts) {
+            return mayBeStored ? { kind: 'unknown', words: failure.serverWords } : { kind: 'failed', words: failure.serverWords };
+          }
+          events({ type: 'retry', item: refOf(item), attempt: attempts, reason: failure.serverWords });
+          if (failure.kind === 'refused') await sleep(backoff.refusalDelay(attempts - 1), undefined, { signal }).catch(() => {});
+        }
+      }
+    }
+  } catch (error) {
+    events({ type: 'stopping', reason: 'error' });
+    throw error;
+  } finally {
+    queue.clear();
+    await queue.onIdle().catch(() => {});
+    await pool.closeAll();
+    await source.close();
+    try {
+      journal?.close();
+    } catch {
+      // The store failed (a full disk): the job's lock goes with the process, and the next run finds
+      // the job interrupted all the same.
+    }
+  }
+}
+

@@ -1,0 +1,177 @@
+/**
+ * The engine's handle on the PST reader worker: open, list the items, read rebuilt messages. Memory is
+ * bounded by the caller, which asks for only a few messages at a time (see Prefetcher in migrate.ts).
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { Pst2ImapError, type ErrorCode } from '../errors.js';
+import type { ImapFlag, RebuildWarning } from '../mime/types.js';
+import type { FolderRole, MessageSummary, PstFolder, PstStore, ReadProblem } from '../pst/types.js';
+import type { FromWorker, ToWorker, WorkerInput } from './protocol.js';
+
+export interface RebuiltItem {
+  nid: number;
+  bytes: Buffer;
+  flags: ImapFlag[];
+  internalDate: Date | null;
+  messageId: string;
+  messageIdDerived: boolean;
+  warnings: RebuildWarning[];
+}
+
+export type ReadOutcome = ({ ok: true } & RebuiltItem) | { ok: false; nid: number; detail: string };
+
+/**
+ * The compiled worker. Under the test runner this module is TypeScript in src/, and the worker runs
+ * from the build in dist/ (tests run after `npm run build`).
+ */
+function workerPath(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.ts')) {
+    const built = here.replace(/[/\\]src[/\\]engine[/\\]source\.ts$/, '/dist/engine/reader-worker.js');
+    if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build`);
+    return built;
+  }
+  return fileURLToPath(new URL('./reader-worker.js', import.meta.url));
+}
+
+function toError(error: Extract<FromWorker, { type: 'failed' }>['error']): Error {
+  if (error.code) return new Pst2ImapError(error.code as ErrorCode, error.params ?? {}, { detail: error.detail });
+  return new Error(error.message);
+}
+
+export class PstSource {
+  private readonly pendingReads = new Map<number, Array<(outcome: ReadOutcome) => void>>();
+  private scanListener: ((message: FromWorker) => void) | null = null;
+  private failure: Error | null = null;
+  private closed = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly store: PstStore,
+    readonly root: PstFolder,
+    readonly problems: ReadProblem[],
+  ) {
+    worker.on('message', (message: FromWorker) => this.onMessage(message));
+    worker.on('error', (error) => this.fail(error));
+    worker.on('exit', () => {
+      if (!this.closed) this.fail(new Error('the PST reader stopped unexpectedly'));
+    });
+  }
+
+  static async open(input: WorkerInput): Promise<PstSource> {
+    const worker = new Worker(workerPath(), { workerData: input });
+    let onMessage: (message: FromWorker) => void = () => {};
+    let onError: (error: Error) => void = () => {};
+    let onExit: (code: number) => void = () => {};
+    const first = await new Promise<FromWorker>((resolve, reject) => {
+      onMessage = resolve;
+      onError = reject;
+      onExit = (code) => reject(new Error(`the PST reader exited (${code})`));
+      worker.once('message', onMessage);
+      worker.once('error', onError);
+      worker.once('exit', onExit);
+    });
+    // Only our own listeners go: the Worker keeps internal ones that must stay.
+    worker.off('message', onMessage);
+    worker.off('error', onError);
+    worker.off('exit', onExit);
+    if (first.type === 'failed') {
+      await worker.terminate();
+      throw toError(first.error);
+    }
+    if (first.type !== 'opened') throw new Error(`unexpected first message from the PST reader: ${first.type}`);
+    return new PstSource(worker, first.store, first.root, first.problems);
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const [nid, waiters] of this.pendingReads) {
+      for (const waiter of waiters) waiter({ ok: false, nid, detail: `${error.message}` });
+    }
+    this.pendingReads.clear();
+    this.scanListener?.({ type: 'failed', error: { message: error.message } });
+  }
+
+  private onMessage(message: FromWorker): void {
+    switch (message.type) {
+      case 'items':
+      case 'scanned':
+        this.scanListener?.(message);
+        return;
+      case 'failed':
+        if (this.scanListener) this.scanListener(message);
+        else this.fail(toError(message.error));
+        return;
+      case 'message':
+      case 'unreadable': {
+        const waiters = this.pendingReads.get(message.nid);
+        const waiter = waiters?.shift();
+        if (waiters && waiters.length === 0) this.pendingReads.delete(message.nid);
+        if (!waiter) return;
+        waiter(
+          message.type === 'message'
+            ? {
+                ok: true,
+                nid: message.nid,
+                bytes: Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength),
+                flags: message.flags,
+                internalDate: message.internalDate,
+                messageId: message.messageId,
+                messageIdDerived: message.messageIdDerived,
+                warnings: message.warnings,
+              }
+            : { ok: false, nid: message.nid, detail: message.detail },
+        );
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private send(request: ToWorker): void {
+    this.worker.postMessage(request);
+  }
+
+  /** Every item of every folder (summaries, or problems met reading them), folder by folder. */
+  async *scan(): AsyncGenerator<{ folderNid: number; entries: Array<MessageSummary | ReadProblem> }> {
+    const queue: FromWorker[] = [];
+    let wake: (() => void) | null = null;
+    this.scanListener = (message) => {
+      queue.push(message);
+      wake?.();
+    };
+    try {
+      this.send({ type: 'scan' });
+      for (;;) {
+        while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+        wake = null;
+        const message = queue.shift()!;
+        if (message.type === 'scanned') return;
+        if (message.type === 'failed') throw toError(message.error);
+        if (message.type === 'items') yield { folderNid: message.folderNid, entries: message.entries };
+      }
+    } finally {
+      this.scanListener = null;
+    }
+  }
+
+  /** One message, read and rebuilt in the worker. Never rejects: an unreadable item is an outcome. */
+  read(nid: number, folderRole: FolderRole | null): Promise<ReadOutcome> {
+    if (this.failure) return Promise.resolve({ ok: false, nid, detail: this.failure.message });
+    return new Promise((resolve) => {
+      const waiters = this.pendingReads.get(nid) ?? [];
+      waiters.push(resolve);
+      this.pendingReads.set(nid, waiters);
+      this.send({ type: 'read', nid, folderRole });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.worker.terminate();
+  }
+}

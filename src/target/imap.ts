@@ -1,0 +1,293 @@
+/**
+ * An IMAP account as a Target, over imapflow. Each session is one connection, signed in with credentials
+ * asked for at connect time: a reconnect after a dropped connection gets a fresh OAuth2 token.
+ */
+import { ImapFlow } from 'imapflow';
+import { redactSecrets } from '../checkpoint/redact.js';
+import { Pst2ImapError } from '../errors.js';
+import type { ServerFacts } from '../plan/types.js';
+import { imapFlowOptions, readServerFacts, toTargetError } from './probe.js';
+import {
+  TargetFailure,
+  messageIdOfHeaders,
+  normalizeMessageId,
+  type AppendRequest,
+  type StoredAt,
+  type Target,
+  type TargetSession,
+} from './target.js';
+import type { ImapConnectionOptions } from './types.js';
+
+export type Credentials = { password: string } | { accessToken: string };
+
+/**
+ * Where credentials come from. `refresh`: the server refused the last ones; for OAuth2, get a new
+ * access token even if the cached one looks valid (the server knows better).
+ */
+export type CredentialSource = (options: { refresh: boolean }) => Promise<Credentials>;
+
+export interface ImapTargetOptions {
+  connection: Omit<ImapConnectionOptions, 'auth'>;
+  credentials: CredentialSource;
+  /** `imaps://host:port`, as stored in the checkpoint store. */
+  url: string;
+  /** Outlook.com drops \Flagged given with APPEND, so it is set with UID STORE afterwards. */
+  storeFlaggedAfterAppend: boolean;
+  /** No answer to a command within this time: the connection is given up (a stalled server). */
+  commandTimeoutMs?: number;
+}
+
+const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
+
+const CONNECTION_CODES = new Set([
+  'NoConnection',
+  'EConnectionClosed',
+  'StateLogout',
+  'ClosedAfterConnectText',
+  'ClosedAfterConnectTLS',
+  'CONNECT_TIMEOUT',
+  'GREETING_TIMEOUT',
+  'UPGRADE_TIMEOUT',
+  'ETIMEOUT',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UnexpectedTag',
+  'MissingTag',
+  'InvalidResponse',
+]);
+
+/** Turns what imapflow throws into a TargetFailure the engine can act on; the server's words kept. */
+export function classifyImapError(error: unknown, connection: Omit<ImapConnectionOptions, 'auth'>): TargetFailure {
+  if (error instanceof TargetFailure) return error;
+  const failure = error as {
+    code?: string;
+    message?: string;
+    responseText?: string;
+    responseStatus?: string;
+    serverResponseCode?: string;
+    authenticationFailed?: boolean;
+    throttleReset?: number;
+    throttleWaited?: number;
+  };
+  const words = redactSecrets(
+    [failure.responseStatus, failure.responseText ?? failure.message ?? String(error)].filter(Boolean).join(' '),
+  );
+  const code = failure.code ?? failure.serverResponseCode;
+  // Outlook.com: "BAD Request is throttled. Suggested Backoff Time: 92415 milliseconds". imapflow has
+  // already waited part of it (throttleWaited) before rejecting with ETHROTTLE.
+  if (failure.code === 'ETHROTTLE' || /request is throttled/i.test(words)) {
+    const suggested = failure.throttleReset ?? Number(/Backoff Time[:=\s]+(\d+)/i.exec(words)?.[1] ?? 0);
+    const waited = failure.throttleWaited ?? 0;
+    return new TargetFailure('throttled', words, { cause: error, retryAfterMs: Math.max(0, suggested - waited), code: 'ETHROTTLE' });
+  }
+  // Outlook.com's answer when the back end behind the front end has gone away: the session is dead.
+  if (/authenticated but not connected/i.test(words)) return new TargetFailure('connection', words, { cause: error, code });
+  if (failure.authenticationFailed || failure.serverResponseCode === 'AUTHENTICATIONFAILED') {
+    const fatal = toTargetError(error, { ...connection, auth: { password: '' } });
+    return Object.assign(new TargetFailure('auth', words, { cause: fatal, code: 'AUTHENTICATIONFAILED' }));
+  }
+  if (failure.responseStatus === 'BYE') return new TargetFailure('connection', words, { cause: error, code: 'BYE' });
+  if (failure.responseStatus === 'NO' || failure.responseStatus === 'BAD' || failure.serverResponseCode === 'APPENDLIMIT') {
+    return new TargetFailure('refused', words, { cause: error, code: failure.serverResponseCode ?? failure.responseStatus });
+  }
+  if (code && CONNECTION_CODES.has(code)) return new TargetFailure('connection', words, { cause: error, code });
+  // Anything else is treated as a lost connection: the safe reading, since the engine then looks the
+  // message up on the server before sending it again.
+  return new TargetFailure('connection', words, { cause: error, code });
+}
+
+export class ImapTarget implements Target {
+  readonly url: string;
+  readonly user: string;
+
+  constructor(private readonly options: ImapTargetOptions) {
+    this.url = options.url;
+    this.user = options.connection.user;
+  }
+
+  async open(): Promise<TargetSession> {
+    let refresh = false;
+    for (;;) {
+      let credentials: Credentials;
+      try {
+        credentials = await this.options.credentials({ refresh });
+      } catch (error) {
+        // E_AUTH_LOGIN_NEEDED and friends: the user must act; nothing to retry.
+        throw error instanceof Pst2ImapError ? error : new TargetFailure('auth', String(error), { cause: error });
+      }
+      const connection: ImapConnectionOptions = { ...this.options.connection, auth: credentials };
+      const client = new ImapFlow({
+        ...imapFlowOptions(connection),
+        socketTimeout: Math.max(this.options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, 10_000),
+      });
+      client.on('error', () => {});
+      try {
+        await withTimeout(client.connect(), this.options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, client);
+        return new ImapSession(client, this.options);
+      } catch (error) {
+        client.close();
+        const failure = classifyImapError(error, this.options.connection);
+        // An OAuth2 token the server no longer takes (expired early, revoked): one more try with a
+        // token fetched anew; a refused refresh throws E_AUTH_LOGIN_NEEDED from the source.
+        if (failure.kind === 'auth' && 'accessToken' in credentials && !refresh) {
+          refresh = true;
+          continue;
+        }
+        throw failure;
+      }
+    }
+  }
+}
+
+/** Rejects when `promise` has not settled in `ms`, closing the connection (a stalled server). */
+async function withTimeout<T>(promise: Promise<T>, ms: number, client: ImapFlow): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      client.close();
+      reject(new TargetFailure('connection', `no answer within ${Math.round(ms / 1000)} s`, { code: 'ETIMEOUT' }));
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+class ImapSession implements TargetSession {
+  private knownMailboxes: Set<string> | null = null;
+  private serverFacts: ServerFacts | null = null;
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly client: ImapFlow,
+    private readonly options: ImapTargetOptions,
+  ) {
+    this.timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  }
+
+  private async run<T>(work: () => Promise<T>): Promise<T> {
+    if (!this.client.usable) throw new TargetFailure('connection', 'the connection is closed', { code: 'NoConnection' });
+    try {
+      return await withTimeout(work(), this.timeoutMs, this.client);
+    } catch (error) {
+      throw classifyImapError(error, this.options.connection);
+    }
+  }
+
+  async facts(): Promise<ServerFacts> {
+    if (!this.serverFacts) {
+      this.serverFacts = await this.run(() => readServerFacts(this.client, { counts: false }));
+      this.knownMailboxes = new Set(Object.keys(this.serverFacts.mailboxes));
+    }
+    return this.serverFacts;
+  }
+
+  async ensureMailbox(mailbox: string): Promise<void> {
+    const facts = await this.facts();
+    const known = this.knownMailboxes!;
+    if (known.has(mailbox) || mailbox.toUpperCase() === 'INBOX') return;
+    const segments = mailbox.split(facts.delimiter);
+    // Parents first: servers need not create them (RFC 3501 6.3.3 says SHOULD), and one created as a
+    // side effect may be \NonExistent and unsubscribed.
+    for (let depth = 1; depth <= segments.length; depth++) {
+      const path = segments.slice(0, depth).join(facts.delimiter);
+      if (known.has(path) || path.toUpperCase() === 'INBOX') continue;
+      await this.run(async () => {
+        try {
+          await this.client.mailboxCreate(path);
+        } catch (error) {
+          // Made meanwhile by another connection of this run: fine (RFC 5530 ALREADYEXISTS).
+          const words = `${(error as { serverResponseCode?: string }).serverResponseCode ?? ''} ${(error as { responseText?: string }).responseText ?? ''}`;
+          if (!/ALREADYEXISTS|already exists/i.test(words)) throw error;
+        }
+        await this.client.mailboxSubscribe(path);
+      });
+      known.add(path);
+    }
+  }
+
+  async append(request: AppendRequest): Promise<StoredAt> {
+    const result = await this.run(() =>
+      this.client.append(request.mailbox, request.bytes, request.flags, request.internalDate ?? undefined),
+    );
+    if (!result) throw new TargetFailure('connection', 'APPEND was not sent: the connection is not signed in', { code: 'NoConnection' });
+    const stored: StoredAt = {
+      uidValidity: result.uid && result.uidValidity !== undefined ? Number(result.uidValidity) : null,
+      uid: result.uid && result.uidValidity !== undefined ? result.uid : null,
+    };
+    if (this.options.storeFlaggedAfterAppend && request.flags.includes('\\Flagged') && stored.uid !== null) {
+      await this.run(async () => {
+        await this.client.mailboxOpen(request.mailbox);
+        try {
+          await this.client.messageFlagsAdd(String(stored.uid), ['\\Flagged'], { uid: true });
+        } finally {
+          await this.client.mailboxClose();
+        }
+      });
+    }
+    return stored;
+  }
+
+  /** Opens `mailbox` read-only (EXAMINE) for `work`; a mailbox that does not exist holds nothing. */
+  private async examine<T>(mailbox: string, empty: T, work: (uidValidity: number) => Promise<T>): Promise<T> {
+    return this.run(async () => {
+      let opened;
+      try {
+        opened = await this.client.mailboxOpen(mailbox, { readOnly: true });
+      } catch (error) {
+        if ((error as { responseStatus?: string }).responseStatus === 'NO') return empty;
+        throw error;
+      }
+      try {
+        return await work(Number(opened.uidValidity));
+      } finally {
+        // Left selected, a later APPEND to it would make imapflow guess UIDs from sequence numbers.
+        await this.client.mailboxClose();
+      }
+    });
+  }
+
+  async lookUp(mailbox: string, messageId: string): Promise<StoredAt[]> {
+    const wanted = normalizeMessageId(messageId);
+    return this.examine(mailbox, [] as StoredAt[], async (uidValidity) => {
+      const uids = await this.client.search({ header: { 'message-id': `<${wanted}>` } }, { uid: true });
+      if (!uids || uids.length === 0) return [];
+      // SEARCH HEADER matches substrings (RFC 3501 6.4.4): the header itself is compared exactly.
+      const exact: StoredAt[] = [];
+      for await (const message of this.client.fetch(uids, { uid: true, headers: ['message-id'] }, { uid: true })) {
+        if (messageIdOfHeaders(message.headers?.toString('utf8') ?? '') === wanted) exact.push({ uidValidity, uid: message.uid });
+      }
+      return exact;
+    });
+  }
+
+  async messageIds(mailbox: string): Promise<Map<string, number>> {
+    return this.examine(mailbox, new Map<string, number>(), async () => {
+      const counts = new Map<string, number>();
+      const selected = this.client.mailbox;
+      if (!selected || selected.exists === 0) return counts;
+      for await (const message of this.client.fetch('1:*', { uid: true, headers: ['message-id'] })) {
+        const id = messageIdOfHeaders(message.headers?.toString('utf8') ?? '');
+        counts.set(id, (counts.get(id) ?? 0) + 1);
+      }
+      return counts;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.client.usable) {
+      this.client.close();
+      return;
+    }
+    await withTimeout(this.client.logout(), 5000, this.client).catch(() => this.client.close());
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Helpers for migration tests: engine options with sane test defaults, and what a Dovecot account holds
+ * (per mailbox: Message-IDs, counts), read with a plain imapflow client of the test's own.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ImapFlow } from 'imapflow';
+import type { MigrateOptions } from '../../src/engine/migrate.js';
+import { ImapTarget, type CredentialSource } from '../../src/target/imap.js';
+import { PROVIDERS } from '../../src/target/providers.js';
+import { messageIdOfHeaders } from '../../src/target/target.js';
+import type { SelectionOptions } from '../../src/plan/types.js';
+
+export const everything: SelectionOptions = {
+  folders: [],
+  exclude: [],
+  targetRoot: '',
+  map: [],
+  mergeSpecial: true,
+  since: null,
+  before: null,
+  maxSize: null,
+};
+
+export function imapTarget(
+  port: number,
+  user: string,
+  credentials: CredentialSource,
+  options: { host?: string; commandTimeoutMs?: number; storeFlaggedAfterAppend?: boolean } = {},
+): ImapTarget {
+  const host = options.host ?? '127.0.0.1';
+  return new ImapTarget({
+    connection: { host, port, secure: false, user, verifyCertificate: true, allowPlaintext: false, timeoutMs: 5000 },
+    credentials,
+    url: `imap://${host}:${port}`,
+    storeFlaggedAfterAppend: options.storeFlaggedAfterAppend ?? false,
+    commandTimeoutMs: options.commandTimeoutMs ?? 5000,
+  });
+}
+
+export function migrateOptions(overrides: Partial<MigrateOptions> & Pick<MigrateOptions, 'pstPath' | 'target'>): MigrateOptions {
+  const generic = PROVIDERS.generic;
+  return {
+    selection: everything,
+    provider: { messageLimit: generic.messageLimit, reservedNames: generic.facts.reservedNames, maxNameLength: generic.facts.maxNameLength },
+    statePath: join(mkdtempSync(join(tmpdir(), 'pst2imap-state-')), 'state.db'),
+    connections: 2,
+    rate: null,
+    bandwidth: null,
+    batchSize: 10,
+    limit: null,
+    limitBytes: null,
+    pauseBetweenBatchesMs: 0,
+    skipExisting: false,
+    maxAttempts: 4,
+    retryDelayMs: 20,
+    maxRetryDelayMs: 200,
+    jobOptions: {},
+    reportDir: null,
+    ...overrides,
+  };
+}
+
+/** Mailbox -> Message-IDs of its messages (one entry per message, sorted). */
+export async function serverContents(port: number, user: string, password: string): Promise<Map<string, string[]>> {
+  const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user, pass: password }, logger: false });
+  await client.connect();
+  const contents = new Map<string, string[]>();
+  try {
+    for (const mailbox of await client.list()) {
+      if (mailbox.flags.has('\\Noselect') || mailbox.flags.has('\\NonExistent')) continue;
+      const lock = await client.getMailboxLock(mailbox.path, { readOnly: true });
+      const ids: string[] = [];
+      try {
+        if ((client.mailbox && client.mailbox.exists) || 0) {
+          for await (const message of client.fetch('1:*', { uid: true, headers: ['message-id'] })) {
+            ids.push(messageIdOfHeaders(message.headers?.toString('utf8') ?? ''));
+          }
+        }
+      } finally {
+        lock.release();
+      }
+      contents.set(mailbox.path, ids.sort());
+    }
+  } finally {
+    await client.logout();
+  }
+  return contents;
+}
+
+/** Message-IDs that occur more than once in a list. */
+export function duplicates(ids: string[]): string[] {
+  return ids.filter((id, index) => ids.indexOf(id) !== index);
+}
