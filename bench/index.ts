@@ -1,0 +1,484 @@
+/**
+ * `npm run bench`: pst2imap against the best alternative pipeline, readpst -> Maildir -> mbsync, on
+ * loopback against a private Dovecot set up like Outlook.com, behind a latency proxy (issue 7).
+ *
+ *   npm run bench                       quick: every run, small inputs, a few minutes
+ *   npm run bench -- --full             1k and 10k generated files, 300 messages per upload run
+ *   npm run bench -- --runs proxy,upload --rtt 0,50 --connections 1,4 --messages 200
+ *
+ * Options: --runs proxy,upload,read,pipeline,rss (default all) · --rtt list (ms, default 0,20,50,100)
+ * · --connections list (default 1,4) · --messages N (synthetic messages per upload run) · --size-kb N
+ * (their size, default 20) · --repeat N (read runs per tool, median kept) · --built (pst2imap from
+ * dist/ instead of the sources) · --out FILE (JSON results; default bench/results/<time>.json).
+ *
+ * Nothing is made up: a run whose pst2imap part does not exist yet says so in the output and in the
+ * JSON ("not available"), and measures only the baseline.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { startDovecot, type DovecotServer } from '../test/support/dovecot.js';
+import { appendPipelined, appendWithImapflow, countMessages, listMailboxes, type AppendRun, type ImapAccount } from './append.js';
+import { generatedInput, realInputs, type BenchInput } from './inputs.js';
+import { startLatencyProxy, type LatencyProxy } from './latency-proxy.js';
+import { readpstOutputToMaildir, splitSet, syntheticSet, writeMaildir } from './mail.js';
+import { pushWithMbsync } from './mbsync.js';
+import { run, versionOf } from './proc.js';
+import { measurePing, measureThroughput, type PingResult, type ThroughputResult } from './proxy-check.js';
+import { ROOT, cli, cliEnv, exportArgs, hasCommand, migrateArgs, type Pst2imapCli } from './pst2imap.js';
+
+type RunName = 'proxy' | 'upload' | 'read' | 'pipeline' | 'rss';
+const ALL_RUNS: RunName[] = ['proxy', 'upload', 'read', 'pipeline', 'rss'];
+
+interface Options {
+  full: boolean;
+  runs: Set<RunName>;
+  rtts: number[];
+  connections: number[];
+  messages: number;
+  sizeKb: number;
+  repeat: number;
+  built: boolean;
+  out: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  const value = (name: string): string | undefined => {
+    const at = argv.indexOf(name);
+    return at >= 0 ? argv[at + 1] : undefined;
+  };
+  const list = (name: string, fallback: number[]): number[] => {
+    const text = value(name);
+    return text ? text.split(',').map(Number).filter((n) => Number.isFinite(n) && n >= 0) : fallback;
+  };
+  const full = argv.includes('--full');
+  const runs = value('--runs')?.split(',') ?? ALL_RUNS;
+  for (const r of runs) if (!ALL_RUNS.includes(r as RunName)) throw new Error(`unknown run ${r}: one of ${ALL_RUNS.join(', ')}`);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  return {
+    full,
+    runs: new Set(runs as RunName[]),
+    rtts: list('--rtt', [0, 20, 50, 100]),
+    connections: list('--connections', [1, 4]).filter((c) => c >= 1),
+    messages: Number(value('--messages') ?? (full ? 300 : 100)),
+    sizeKb: Number(value('--size-kb') ?? 20),
+    repeat: Number(value('--repeat') ?? (full ? 5 : 3)),
+    built: argv.includes('--built'),
+    out: value('--out') ?? join(ROOT, 'bench', 'results', `${stamp}.json`),
+  };
+}
+
+const NOT_AVAILABLE = 'not available yet';
+
+interface Results {
+  startedAt: string;
+  finishedAt?: string;
+  options: Omit<Options, 'runs'> & { runs: string[] };
+  machine: Record<string, string | number>;
+  load: { at: string; loadavg: number[] }[];
+  notes: string[];
+  proxy?: { pings: PingResult[]; throughput: ThroughputResult[] };
+  upload?: UploadRow[];
+  read?: ReadRow[];
+  pipeline?: PipelineRow[];
+  rss?: RssRow[];
+}
+
+interface UploadRow extends Omit<AppendRun, 'client'> {
+  rttMs: number;
+  measuredRttMs: number | null;
+  client: string;
+  /** This row's messages/s over mbsync's (net of its connect and login), same RTT and connections. */
+  vsMbsync: number | null;
+  /** connections / RTT, messages/s; null at 0 ms. */
+  boundMessagesPerSecond: number | null;
+  vsBound: number | null;
+}
+
+interface ReadRow {
+  input: string;
+  inputBytes: number;
+  tool: string;
+  messages: number | null;
+  outputBytes: number | null;
+  seconds: number | null;
+  messagesPerSecond: number | null;
+  pstMbPerSecond: number | null;
+  peakRssMb: number | null;
+  exitCode: number | null;
+  /** export over readpst, messages/s; null when either is missing or they did not write the same count. */
+  ratio: number | null;
+  note: string;
+}
+
+interface PipelineRow {
+  input: string;
+  rttMs: number;
+  messages: number;
+  readpstSeconds: number;
+  maildirSeconds: number;
+  mbsyncSeconds: number;
+  mbsyncOverheadSeconds: number;
+  baselineSeconds: number;
+  baselineMessagesPerSecond: number;
+  migrateSeconds: number | null;
+  migratePeakRssMb: number | null;
+  /** baseline time over migrate time: > 1 means pst2imap is faster. */
+  ratio: number | null;
+  note: string;
+}
+
+interface RssRow {
+  input: string;
+  inputBytes: number;
+  tool: string;
+  peakRssMb: number | null;
+  note: string;
+}
+
+const results: Results = {
+  startedAt: new Date().toISOString(),
+  options: {} as Results['options'],
+  machine: {},
+  load: [],
+  notes: [],
+};
+
+function log(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function noteLoad(at: string): void {
+  results.load.push({ at, loadavg: loadavg().map((l) => Number(l.toFixed(2))) });
+}
+
+function fmt(n: number | null | undefined, digits = 1): string {
+  return n === null || n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+function filesUnder(dir: string): { count: number; bytes: number } {
+  let count = 0;
+  let bytes = 0;
+  const walk = (d: string, depth: number): void => {
+    if (depth > 64) return;
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, entry.name);
+      if (entry.isDirectory()) walk(path, depth + 1);
+      else if (entry.isFile()) {
+        count++;
+        bytes += statSync(path).size;
+      }
+    }
+  };
+  walk(dir, 0);
+  return { count, bytes };
+}
+
+async function machine(program: Pst2imapCli): Promise<void> {
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+  } catch {
+    // not a checkout
+  }
+  results.machine = {
+    nproc: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Number((totalmem() / 1024 ** 3).toFixed(1)),
+    node: process.version,
+    dovecot: await versionOf('dovecot', ['--version']),
+    readpst: (await versionOf('readpst', ['-V'])).replace(/\s+/g, ' '),
+    mbsync: await versionOf('mbsync', ['--version']),
+    imapflow: (JSON.parse(execFileSync(process.execPath, ['-p', "JSON.stringify(require('./node_modules/imapflow/package.json').version)"], { cwd: ROOT }).toString()) as string),
+    commit,
+    pst2imap: program.label,
+  };
+  log(`machine: ${JSON.stringify(results.machine)}`);
+}
+
+async function proxyRun(options: Options): Promise<void> {
+  log('\n## proxy: added round trip and throughput');
+  noteLoad('proxy');
+  const pings: PingResult[] = [];
+  for (const rtt of options.rtts) pings.push(await measurePing(rtt, options.full ? 60 : 30));
+  const throughput: ThroughputResult[] = [];
+  const mb = options.full ? 512 : 128;
+  throughput.push(await measureThroughput(mb, null));
+  throughput.push(await measureThroughput(mb, { rttMs: 0 }));
+  throughput.push(await measureThroughput(mb, { rttMs: 50 }));
+  throughput.push(await measureThroughput(16, { rttMs: 20, bandwidthBytesPerSecond: 100e6 / 8 }));
+  results.proxy = { pings, throughput };
+  log('| RTT asked (ms) | median (ms) | min | p95 | max |');
+  log('|---|---|---|---|---|');
+  for (const p of pings) log(`| ${p.rttMs} | ${fmt(p.medianMs, 2)} | ${fmt(p.minMs, 2)} | ${fmt(p.p95Ms, 2)} | ${fmt(p.maxMs, 2)} |`);
+  log('\n| path | MB | s | MB/s |');
+  log('|---|---|---|---|');
+  for (const t of throughput) log(`| ${t.label} | ${(t.bytes / 1024 / 1024).toFixed(0)} | ${fmt(t.seconds, 2)} | ${fmt(t.mbPerSecond, 1)} |`);
+}
+
+async function withProxy<T>(dovecot: DovecotServer, rttMs: number, body: (account: ImapAccount, proxy: LatencyProxy) => Promise<T>): Promise<T> {
+  const proxy = await startLatencyProxy({ targetPort: dovecot.port, rttMs, lifetimeMs: 3 * 3600_000 });
+  try {
+    return await body({ host: '127.0.0.1', port: proxy.port, user: 'bench', password: 'bench-password' }, proxy);
+  } finally {
+    await proxy.close();
+  }
+}
+
+async function uploadRun(options: Options, dovecot: DovecotServer, work: string): Promise<void> {
+  log(`\n## upload: ${options.messages} synthetic messages of ${options.sizeKb} KB, one mailbox per connection`);
+  const rows: UploadRow[] = [];
+  const set = syntheticSet(options.messages, options.sizeKb * 1024, 'upload');
+  const pings = new Map(results.proxy?.pings.map((p) => [p.rttMs, p.medianMs]) ?? []);
+  for (const rtt of options.rtts) {
+    noteLoad(`upload rtt ${rtt}`);
+    const measured = pings.get(rtt) ?? (await measurePing(rtt, 20)).medianMs;
+    for (const connections of options.connections) {
+      const sets = splitSet(set, connections);
+      const bound = rtt > 0 ? (connections * 1000) / rtt : null;
+      const tag = `r${rtt}-c${connections}`;
+      const found: UploadRow[] = [];
+      await withProxy(dovecot, rtt, async (account) => {
+        // mbsync: one process per connection, then once more with nothing to push (its connect,
+        // login, LIST and SELECT: what to subtract for its steady-state rate).
+        const maildir = join(work, `upload-${tag}`);
+        const jobs = sets.map((part, i) => ({ maildir, folders: writeMaildir(part, maildir, `mb-${tag}-${i}-`) }));
+        const first = await pushWithMbsync(account, jobs, join(work, `mbsync-${tag}`));
+        const again = await pushWithMbsync(account, jobs, join(work, `mbsync-${tag}`));
+        const stored = await countMessages(account, jobs.flatMap((j) => j.folders));
+        if (stored !== set.count) throw new Error(`mbsync stored ${stored} of ${set.count} messages`);
+        const net = Math.max(first.seconds - again.seconds, 1e-3);
+        const mb = set.bytes / 1024 / 1024;
+        found.push({ client: 'mbsync (whole run)', connections, messages: set.count, bytes: set.bytes, seconds: first.seconds, messagesPerSecond: set.count / first.seconds, mbPerSecond: mb / first.seconds, rttMs: rtt, measuredRttMs: measured, vsMbsync: null, boundMessagesPerSecond: bound, vsBound: null });
+        found.push({ client: 'mbsync (net of connect/login)', connections, messages: set.count, bytes: set.bytes, seconds: net, messagesPerSecond: set.count / net, mbPerSecond: mb / net, rttMs: rtt, measuredRttMs: measured, vsMbsync: 1, boundMessagesPerSecond: bound, vsBound: null });
+        const others: AppendRun[] = [];
+        others.push(await appendWithImapflow(account, sets, `if-${tag}-`, 'sequential'));
+        if (connections === 1) others.push(await appendWithImapflow(account, sets, `iq-${tag}-`, 'queued'));
+        others.push(await appendWithImapflow(account, sets, `il-${tag}-`, 'literal-plus'));
+        others.push(await appendPipelined(account, sets, `raw-${tag}-`, 128));
+        for (const [prefix, label] of [['if', 'sequential'], ['il', 'literal-plus'], ['raw', 'raw']] as const) {
+          const boxes = await listMailboxes(account, `${prefix}-${tag}-`);
+          const count = await countMessages(account, boxes);
+          if (count !== set.count) throw new Error(`${label} stored ${count} of ${set.count} messages`);
+        }
+        const netRate = set.count / net;
+        for (const o of others) found.push({ ...o, rttMs: rtt, measuredRttMs: measured, vsMbsync: o.messagesPerSecond / netRate, boundMessagesPerSecond: bound, vsBound: null });
+      });
+      for (const row of found) row.vsBound = row.boundMessagesPerSecond ? row.messagesPerSecond / row.boundMessagesPerSecond : null;
+      rows.push(...found);
+      for (const row of found) {
+        log(`rtt ${rtt} ms (measured ${fmt(measured, 1)}), ${connections} conn: ${row.client.padEnd(38)} ${fmt(row.seconds, 2).padStart(7)} s ${fmt(row.messagesPerSecond).padStart(7)} msg/s ${fmt(row.mbPerSecond, 2).padStart(6)} MB/s  vs mbsync ${fmt(row.vsMbsync, 2)}  vs bound ${fmt(row.vsBound, 2)}`);
+      }
+    }
+  }
+  results.upload = rows;
+  results.notes.push(`upload: pst2imap's own upload (migrate) is measured in the pipeline run on a PST; here the clients push the same ${options.sizeKb} KB messages.`);
+}
+
+async function readpstOnce(input: BenchInput, out: string): Promise<{ seconds: number; messages: number; bytes: number; rss: number | null; code: number | null }> {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const result = await run('readpst', ['-e', '-q', '-te', '-o', out, input.path], { rssEveryMs: 20 });
+  const files = filesUnder(out);
+  return { seconds: result.seconds, messages: files.count, bytes: files.bytes, rss: result.peakRssBytes, code: result.code };
+}
+
+async function exportOnce(program: Pst2imapCli, input: BenchInput, out: string): Promise<{ seconds: number; messages: number; bytes: number; rss: number | null; code: number | null; stderr: string }> {
+  rmSync(out, { recursive: true, force: true });
+  const result = await run(program.command, [...program.prefix, ...exportArgs(input.path, out)], { cwd: ROOT, rssEveryMs: 50, env: cliEnv('') });
+  const files = filesUnder(out);
+  return { seconds: result.seconds, messages: files.count, bytes: files.bytes, rss: result.peakRssBytes, code: result.code, stderr: result.stderr };
+}
+
+async function readRun(options: Options, program: Pst2imapCli, hasExport: boolean, work: string, inputs: BenchInput[]): Promise<void> {
+  log(`\n## read and rebuild: pst2imap export vs readpst -e (median of ${options.repeat})`);
+  const rows: ReadRow[] = [];
+  // pst2imap's start-up (node, module loading), reported apart: it dominates on small files.
+  const startups: number[] = [];
+  for (let i = 0; i < options.repeat; i++) startups.push((await run(program.command, [...program.prefix, '--version'], { cwd: ROOT })).seconds);
+  const startup = median(startups);
+  results.notes.push(`pst2imap start-up (\`--version\`, ${program.label}): ${startup.toFixed(2)} s median; included in every export time below.`);
+  log(`pst2imap start-up: ${startup.toFixed(2)} s`);
+  for (const input of inputs) {
+    noteLoad(`read ${input.name}`);
+    const rp = [];
+    for (let i = 0; i < options.repeat; i++) rp.push(await readpstOnce(input, join(work, 'read-readpst')));
+    const rpSeconds = median(rp.map((r) => r.seconds));
+    const rpRow: ReadRow = {
+      input: input.name,
+      inputBytes: input.bytes,
+      tool: 'readpst -e',
+      messages: rp[0].messages,
+      outputBytes: rp[0].bytes,
+      seconds: rpSeconds,
+      messagesPerSecond: rp[0].messages / rpSeconds,
+      pstMbPerSecond: input.bytes / 1024 / 1024 / rpSeconds,
+      peakRssMb: Math.max(...rp.map((r) => r.rss ?? 0)) / 1024 / 1024,
+      exitCode: rp[0].code,
+      ratio: null,
+      note: '',
+    };
+    rows.push(rpRow);
+    if (!hasExport) {
+      rows.push({ input: input.name, inputBytes: input.bytes, tool: 'pst2imap export', messages: null, outputBytes: null, seconds: null, messagesPerSecond: null, pstMbPerSecond: null, peakRssMb: null, exitCode: null, ratio: null, note: NOT_AVAILABLE });
+      continue;
+    }
+    const ex = [];
+    for (let i = 0; i < options.repeat; i++) ex.push(await exportOnce(program, input, join(work, 'read-export')));
+    const exSeconds = median(ex.map((r) => r.seconds));
+    const failed = /Failed \((\d+)\)/.exec(ex[0].stderr + '')?.[1];
+    const same = Math.abs(ex[0].messages - rp[0].messages) <= Math.max(1, rp[0].messages * 0.01);
+    const exRow: ReadRow = {
+      input: input.name,
+      inputBytes: input.bytes,
+      tool: 'pst2imap export',
+      messages: ex[0].messages,
+      outputBytes: ex[0].bytes,
+      seconds: exSeconds,
+      messagesPerSecond: ex[0].messages / exSeconds,
+      pstMbPerSecond: input.bytes / 1024 / 1024 / exSeconds,
+      peakRssMb: Math.max(...ex.map((r) => r.rss ?? 0)) / 1024 / 1024,
+      exitCode: ex[0].code,
+      ratio: same ? ex[0].messages / exSeconds / (rp[0].messages / rpSeconds) : null,
+      note: [
+        ex[0].code !== 0 ? `exit ${ex[0].code}` : '',
+        failed ? `${failed} items failed` : '',
+        same ? '' : `wrote ${ex[0].messages} messages where readpst wrote ${rp[0].messages}: no ratio`,
+      ].filter(Boolean).join('; '),
+    };
+    rows.push(exRow);
+    for (const row of [rpRow, exRow]) {
+      log(`${row.input} (${(row.inputBytes / 1024 / 1024).toFixed(1)} MB) ${row.tool.padEnd(16)} ${String(row.messages).padStart(6)} msgs ${fmt(row.seconds, 2).padStart(7)} s ${fmt(row.messagesPerSecond).padStart(8)} msg/s ${fmt(row.pstMbPerSecond).padStart(7)} MB/s  RSS ${fmt(row.peakRssMb, 0)} MB  ratio ${fmt(row.ratio, 2)} ${row.note}`);
+    }
+  }
+  results.read = rows;
+}
+
+async function pipelineRun(options: Options, dovecot: DovecotServer, program: Pst2imapCli, hasMigrate: boolean, work: string, inputs: BenchInput[], rtts: number[]): Promise<void> {
+  log('\n## end to end: readpst -e -> Maildir -> mbsync (one connection) vs pst2imap migrate');
+  const rows: PipelineRow[] = [];
+  for (const input of inputs) {
+    for (const rtt of rtts) {
+      noteLoad(`pipeline ${input.name} rtt ${rtt}`);
+      const tag = `p${rtt}-${input.name.replace(/[^A-Za-z0-9]+/g, '')}`;
+      const row = await withProxy(dovecot, rtt, async (account) => {
+        const root = join(work, `pipeline-${tag}`);
+        const top = join(root, tag);
+        mkdirSync(top, { recursive: true });
+        const rp = await run('readpst', ['-e', '-q', '-te', '-o', top, input.path]);
+        if (rp.code !== 0) throw new Error(`readpst failed: ${rp.stderr.slice(-500)}`);
+        const convertStarted = performance.now();
+        const maildir = readpstOutputToMaildir(root);
+        const maildirSeconds = (performance.now() - convertStarted) / 1000;
+        const jobs = [{ maildir: root, folders: maildir.folders }];
+        const push = await pushWithMbsync(account, jobs, join(work, `mbsync-${tag}`));
+        const again = await pushWithMbsync(account, jobs, join(work, `mbsync-${tag}`));
+        const stored = await countMessages(account, maildir.folders);
+        if (stored !== maildir.count) throw new Error(`mbsync stored ${stored} of ${maildir.count} messages`);
+        const baselineSeconds = rp.seconds + maildirSeconds + push.seconds;
+        let migrateSeconds: number | null = null;
+        let migrateRss: number | null = null;
+        let note = '';
+        if (hasMigrate) {
+          const state = mkdtempSync(join(work, 'state-'));
+          const m = await run(program.command, [...program.prefix, ...migrateArgs(input.path, { port: account.port, user: account.user, password: account.password }, state, 1)], { cwd: ROOT, env: cliEnv(account.password), rssEveryMs: 100, timeoutMs: 6 * 3600_000 });
+          migrateSeconds = m.seconds;
+          migrateRss = m.peakRssBytes === null ? null : m.peakRssBytes / 1024 / 1024;
+          if (m.code !== 0) note = `migrate exit ${m.code}: ${(m.stderr || m.stdout).trim().split('\n').slice(-3).join(' / ')}`;
+        } else {
+          note = `migrate ${NOT_AVAILABLE}`;
+        }
+        return {
+          input: input.name,
+          rttMs: rtt,
+          messages: maildir.count,
+          readpstSeconds: rp.seconds,
+          maildirSeconds,
+          mbsyncSeconds: push.seconds,
+          mbsyncOverheadSeconds: again.seconds,
+          baselineSeconds,
+          baselineMessagesPerSecond: maildir.count / baselineSeconds,
+          migrateSeconds,
+          migratePeakRssMb: migrateRss,
+          ratio: migrateSeconds && !note ? baselineSeconds / migrateSeconds : null,
+          note,
+        } satisfies PipelineRow;
+      });
+      rows.push(row);
+      log(`${row.input} rtt ${rtt} ms: ${row.messages} msgs; readpst ${fmt(row.readpstSeconds, 2)} s + Maildir ${fmt(row.maildirSeconds, 2)} s + mbsync ${fmt(row.mbsyncSeconds, 2)} s (of which connect/login ~${fmt(row.mbsyncOverheadSeconds, 2)} s) = ${fmt(row.baselineSeconds, 2)} s, ${fmt(row.baselineMessagesPerSecond)} msg/s; migrate ${row.migrateSeconds === null ? '-' : fmt(row.migrateSeconds, 2) + ' s'}; ratio ${fmt(row.ratio, 2)} ${row.note}`);
+    }
+  }
+  results.pipeline = rows;
+}
+
+async function rssRun(options: Options, hasMigrate: boolean): Promise<void> {
+  log('\n## peak RSS of migrate on 100 MB, 1 GB, 4 GB files');
+  const rows: RssRow[] = [];
+  for (const name of ['100MB', '1GB', '4GB'] as const) {
+    if (!hasMigrate) {
+      rows.push({ input: name, inputBytes: 0, tool: 'pst2imap migrate', peakRssMb: null, note: `migrate ${NOT_AVAILABLE}` });
+      log(`${name}: migrate ${NOT_AVAILABLE}`);
+      continue;
+    }
+    // The size-named fixtures come from the writer's ensureFixture; the bench does not make them itself.
+    rows.push({ input: name, inputBytes: 0, tool: 'pst2imap migrate', peakRssMb: null, note: 'size-named fixtures come from ensureFixture (fixture writer): not wired until it lands' });
+    log(`${name}: waiting for the fixture writer's size-named files`);
+  }
+  results.rss = rows;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  results.options = { ...options, runs: [...options.runs] };
+  const program = cli(options.built);
+  await machine(program);
+  noteLoad('start');
+  const hasExport = await hasCommand(program, 'export');
+  const hasMigrate = await hasCommand(program, 'migrate');
+  log(`pst2imap export: ${hasExport ? 'available' : NOT_AVAILABLE}; migrate: ${hasMigrate ? 'available' : NOT_AVAILABLE}`);
+  if (!hasExport) results.notes.push(`pst2imap export ${NOT_AVAILABLE}: run 1 measures readpst only.`);
+  if (!hasMigrate) results.notes.push(`pst2imap migrate ${NOT_AVAILABLE}: runs 2 to 4 measure the baseline and the clients only.`);
+
+  const work = mkdtempSync(join(tmpdir(), 'pst2imap-bench-'));
+  let dovecot: DovecotServer | null = null;
+  try {
+    if (options.runs.has('proxy')) await proxyRun(options);
+    const needsServer = options.runs.has('upload') || options.runs.has('pipeline');
+    if (needsServer) {
+      dovecot = await startDovecot({ users: { bench: 'bench-password' } });
+    }
+    if (options.runs.has('upload') && dovecot) await uploadRun(options, dovecot, work);
+
+    const generated: BenchInput[] = [];
+    if (options.runs.has('read') || options.runs.has('pipeline')) {
+      for (const name of options.full ? (['1k', '10k'] as const) : (['1k'] as const)) {
+        const input = await generatedInput(name);
+        if (input) generated.push(input);
+      }
+    }
+    if (options.runs.has('read')) await readRun(options, program, hasExport, work, [...realInputs(), ...generated]);
+    if (options.runs.has('pipeline') && dovecot) {
+      const pipelineInputs = [...realInputs().slice(0, 1), ...generated];
+      await pipelineRun(options, dovecot, program, hasMigrate, work, pipelineInputs, options.full ? options.rtts : options.rtts.filter((r) => r === 0 || r === 50));
+    }
+    if (options.runs.has('rss')) await rssRun(options, hasMigrate);
+  } finally {
+    if (dovecot) await dovecot.stop();
+    rmSync(work, { recursive: true, force: true });
+    noteLoad('end');
+    results.finishedAt = new Date().toISOString();
+    mkdirSync(join(options.out, '..'), { recursive: true });
+    writeFileSync(options.out, JSON.stringify(results, null, 2) + '\n');
+    log(`\nresults: ${options.out}`);
+    for (const note of results.notes) log(`note: ${note}`);
+    log(`load average along the way: ${results.load.map((l) => `${l.at} ${l.loadavg[0]}`).join(', ')}`);
+  }
+}
+
+await main();
