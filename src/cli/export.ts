@@ -309,6 +309,8 @@ function kindList(kinds: Partial<Record<ItemKind, number>>): string {
     .join(', ');
 }
 
+const WARNINGS_SHOWN = 10;
+
 function renderSummary(summary: ExportSummary, reader: PstReader, outputDir: string, otherDir: string | null): string {
   const lines: string[] = [];
   lines.push(t('export.written', { count: formatCount(summary.written), size: formatBytes(summary.writtenBytes), folders: formatCount(summary.folders), dir: outputDir }));
@@ -327,9 +329,14 @@ function renderSummary(summary: ExportSummary, reader: PstReader, outputDir: str
     }),
   );
   if (summary.warnings.length > 0) {
+    // Grouped by kind, a few items each: a mailbox of an Exchange account can have thousands alike.
     lines.push(t('export.warnings', { count: summary.warnings.length }));
-    for (const warning of summary.warnings) {
-      lines.push(`  ${warning.folder}: ${t('plan.item')} ${warning.nid}: ${t(`export.warning.${warning.code}`)}: ${warning.detail}`);
+    const byCode = new Map<string, ExportSummary['warnings']>();
+    for (const warning of summary.warnings) byCode.set(warning.code, [...(byCode.get(warning.code) ?? []), warning]);
+    for (const [code, warnings] of byCode) {
+      lines.push(`  ${t(`export.warning.${code as RebuildWarning['code']}`)} (${formatCount(warnings.length)}):`);
+      for (const warning of warnings.slice(0, WARNINGS_SHOWN)) lines.push(`    ${warning.folder}: ${t('plan.item')} ${warning.nid}: ${warning.detail}`);
+      if (warnings.length > WARNINGS_SHOWN) lines.push(`    ${t('export.more', { count: formatCount(warnings.length - WARNINGS_SHOWN) })}`);
     }
   }
   const failed = [

@@ -192,6 +192,7 @@ export const en = {
   'export.skipped': 'Skipped: {nonMail} not mail{kinds}{hint}, {tooLarge} too large, {outsideDates} outside the dates.',
   'export.otherHint': ' (--export-other DIR writes them as files)',
   'export.warnings': 'Written with changes ({count}):',
+  'export.more': '... and {count} more',
   'export.failed': 'Failed ({count}):',
   'export.warning.attachment-by-reference': 'attachment stored as a link only, not included',
   'export.warning.attachment-ole': 'OLE object kept as its stored bytes',

@@ -187,6 +187,7 @@ export const ja: Record<MessageKey, string> = {
   'export.skipped': 'スキップ: メール以外 {nonMail}{kinds}{hint}、大きすぎ {tooLarge}、期間外 {outsideDates}。',
   'export.otherHint': ' (--export-other DIR でファイルに書き出せます)',
   'export.warnings': '変更を加えて書き出し ({count}):',
+  'export.more': '... ほか {count} 件',
   'export.failed': '失敗 ({count}):',
   'export.warning.attachment-by-reference': '添付ファイルはリンクのみ保存されていたため含まれていません',
   'export.warning.attachment-ole': 'OLE オブジェクトを保存されたバイトのまま添付しました',

@@ -91,7 +91,9 @@ async function rebuild(message: PstMessage, context: RebuildContext, seed: strin
   const fromStored = received && findField(fields, 'From') !== undefined;
   if (!fromStored) {
     // Received mail whose stored headers lack From gets it from the item, as built mail does.
-    mail.from = addressOf(message.sentRepresenting ?? message.sender, warnings) ?? undefined;
+    // PR_SENT_REPRESENTING is the From; stored with a name but no address, the sender's address is it.
+    const representing = message.sentRepresenting?.email ? message.sentRepresenting : (message.sender ?? message.sentRepresenting);
+    mail.from = addressOf(representing, warnings) ?? undefined;
   }
   if (!received) {
     const sender = mail.from as Address | undefined;

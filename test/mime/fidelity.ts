@@ -164,7 +164,9 @@ export async function compareMessage(where: string, message: PstMessage, rebuilt
     check('invitation', start, found && found.split('\r\n').includes(start) ? start : (found ?? 'no text/calendar part'));
   }
   const actual = parsed.attachments.filter((attachment) => !(rtfKept && attachment.filename === 'message.rtf') && !(invitation && calendar.includes(attachment)));
-  check('attachment-names', expectedNames.join(' | '), actual.map((attachment) => attachment.filename ?? '').join(' | '));
+  // As a set: inline images move into multipart/related beside the HTML, ahead of the other attachments.
+  const names = (list: string[]) => [...list].sort().join(' | ');
+  check('attachment-names', names(expectedNames), names(actual.map((attachment) => attachment.filename ?? '')));
   check(
     'attachment-sha256',
     expectedHashes.sort().join(' '),

@@ -508,3 +508,11 @@ describe('attached message files', () => {
     expect((await simpleParser(rebuilt.bytes)).headers.get('x-long')).toBe(long.slice('X-Long: '.length));
   });
 });
+
+it('takes the sender\'s address for From when the represented sender is stored without one', async () => {
+  const rebuilt = await rebuildMessage(message({ sentRepresenting: { name: 'Taro Yamada', email: '', addressType: 'SMTP' } }), sent);
+  const parsed = await simpleParser(rebuilt.bytes);
+  expect(parsed.from?.value).toEqual([{ name: 'Taro Yamada', address: 'taro@example.jp' }]);
+  expect(parsed.headers.has('sender')).toBe(false);
+  expect(rebuilt.warnings).toEqual([]);
+});
