@@ -144,7 +144,8 @@ export function cleanMessageId(value: string | null | undefined): string | null 
   const trimmed = (value ?? '').trim();
   if (trimmed === '') return null;
   const inner = trimmed.replace(/^<|>$/g, '').trim();
-  if (inner === '' || /[\s<>]/.test(inner)) return null;
+  // A msg-id is printable ASCII without white space (RFC 5322 3.6.4); anything else is no Message-ID.
+  if (inner === '' || /[^\x21-\x7e]|[<>]/.test(inner)) return null;
   return `<${inner}>`;
 }
 

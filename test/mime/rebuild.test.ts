@@ -126,6 +126,9 @@ describe('headers', () => {
     // The stored header's Message-ID wins over PR_INTERNET_MESSAGE_ID ('<abc@example.com>' here).
     expect(noFrom.messageId).toBe('<from-header@example.jp>');
     expect(parsed.messageId).toBe('<from-header@example.jp>');
+    const eightBit = await rebuildMessage(message({ internetMessageId: '<日本@example.jp>' }), sent);
+    expect(eightBit.messageIdDerived).toBe(true);
+    expect(eightBit.bytes.toString('latin1')).not.toMatch(/[\x80-\xff]/);
     const malformed = await rebuildMessage(message({ transportHeaders: 'From: a@example.jp\r\nMessage-ID: not an id\r\n' }), context);
     expect(malformed.messageId).toBe('<abc@example.com>');
     expect(headerOf(malformed.bytes).match(/^Message-ID: .*$/gim)).toEqual(['Message-ID: <abc@example.com>']);
