@@ -10,6 +10,7 @@ import { UsageError } from '../errors.js';
 import { t } from '../i18n/index.js';
 import { parseTargetUrl } from '../target/probe.js';
 import type { Provider } from '../target/providers.js';
+import type { CredentialSource } from '../target/imap.js';
 import type { ImapConnectionOptions, TargetUrl } from '../target/types.js';
 import type { CliIO } from './output.js';
 
@@ -95,5 +96,51 @@ export async function resolveConnection(
     verifyCertificate: !args.insecure,
     allowPlaintext: args['allow-plaintext'],
     timeoutMs: 20_000,
+  };
+}
+
+/**
+ * Like resolveConnection, for commands that connect more than once (migrate, verify): the connection
+ * settings, and a source of credentials asked at each connect. An OAuth2 token is fetched from the
+ * token cache each time (MSAL refreshes it when it has expired, or when `refresh` says the server
+ * refused it); a password is asked once and kept in memory only.
+ */
+export async function resolveCredentials(
+  target: Extract<TargetUrl, { kind: 'imap' }>,
+  args: ConnectionArgs,
+  provider: Provider,
+  io: CliIO,
+): Promise<{ connection: Omit<ImapConnectionOptions, 'auth'>; credentials: CredentialSource }> {
+  const user = args.user!;
+  const method = args.auth ?? provider.auth;
+  let credentials: CredentialSource;
+  if (method === 'oauth2') {
+    const settings = {
+      clientId: await resolveClientId(args['client-id'], io.env),
+      tenant: args.tenant ?? tenantFor(user, provider.name),
+      cachePath: defaultCachePath(io.env),
+    };
+    credentials = async ({ refresh }) => ({ accessToken: await accessToken(settings, user, { forceRefresh: refresh }) });
+  } else {
+    const password = await resolvePassword({
+      user,
+      env: io.env,
+      passwordFile: args['password-file'],
+      interactive: Boolean(io.stdin.isTTY && io.stderr.isTTY),
+    });
+    credentials = async () => ({ password });
+  }
+  if (args.insecure) io.stderr.write(`pst2imap: ${t('warning', { message: t('cli.opt.insecure') })}\n`);
+  return {
+    connection: {
+      host: target.host,
+      port: target.port,
+      secure: target.secure,
+      user,
+      verifyCertificate: !args.insecure,
+      allowPlaintext: args['allow-plaintext'],
+      timeoutMs: 20_000,
+    },
+    credentials,
   };
 }

@@ -8,8 +8,11 @@ import { detectLanguage, language, setLanguage, t } from '../i18n/index.js';
 import { processIO, reportError, type CliIO } from './output.js';
 import { loginCommand, logoutCommand } from './login.js';
 import { exportCommand } from './export.js';
+import { migrateCommand } from './migrate.js';
 import { planCommand } from './plan.js';
+import { resumeCommand } from './resume.js';
 import { statusCommand } from './status.js';
+import { verifyCommand } from './verify.js';
 
 /** Runs the CLI on `argv` (without node and the script) and resolves to the exit code. */
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
@@ -33,7 +36,10 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     .command(exportCommand(io, setExitCode))
     .command(loginCommand(io, setExitCode))
     .command(logoutCommand(io, setExitCode))
+    .command(migrateCommand(io, setExitCode))
+    .command(resumeCommand(io, setExitCode))
     .command(statusCommand(io, setExitCode))
+    .command(verifyCommand(io, setExitCode))
     .demandCommand(1)
     .recommendCommands()
     .strict()

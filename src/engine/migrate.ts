@@ -16,13 +16,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import { openJournal, type Job, type Journal, type PlannedItem, type StateCounts } from '../checkpoint/index.js';
 import { Pst2ImapError } from '../errors.js';
-import { decideItem, itemDate, PlanBuilder, planFolders, type Plan, type SkipReason } from '../plan/index.js';
+import { planFolders } from '../plan/index.js';
 import type { SelectionOptions, ServerFacts } from '../plan/types.js';
-import type { MessageSummary, PstFolder } from '../pst/types.js';
 import { toTargetError } from '../target/probe.js';
 import { TargetFailure, normalizeMessageId, type StoredAt, type Target, type TargetSession } from '../target/target.js';
 import type { ItemRef, MigrateListener, MigrateSummary } from './events.js';
 import { writeReport } from './report.js';
+import { buildRunPlan, SKIP_WORDS, type RunItem } from './run-plan.js';
 import { PstSource, type RebuiltItem } from './source.js';
 import { Backoff, Pacer } from './throttle.js';
 
@@ -67,14 +67,6 @@ export interface MigrateOptions {
   signal?: AbortSignal;
 }
 
-interface RunItem {
-  nid: number;
-  folder: PstFolder;
-  mailbox: string;
-  size: number;
-  subject: string;
-  date: Date | null;
-}
 
 type DeliveryOutcome =
   | { kind: 'done'; stored: StoredAt; recovered: boolean }
@@ -88,11 +80,6 @@ interface BatchEntry {
   hash: string;
 }
 
-const SKIP_WORDS: Record<SkipReason, string> = {
-  'non-mail': 'not mail (IMAP cannot hold it)',
-  'too-large': 'larger than the size limit',
-  'outside-dates': 'outside the dates of --since / --before',
-};
 
 function refOf(item: RunItem): ItemRef {
   return { nid: item.nid, folder: item.folder.path, mailbox: item.mailbox, subject: item.subject, date: item.date?.toISOString() ?? null };
@@ -306,42 +293,14 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
     events({ type: 'opened', pst: source.store.path, target: options.target.url, user: options.target.user, jobId: job.id, resumed: journal.jobs().length === before });
 
     // The plan: the same rules as `plan`, on what the server says of itself.
-    const topFolderName = source.store.displayName || 'PST';
-    const builder = new PlanBuilder(source.root, options.selection, server, { topFolderName });
-    const foldersByNid = new Map<number, PstFolder>();
-    const collect = (folder: PstFolder) => {
-      foldersByNid.set(folder.nid, folder);
-      folder.children.forEach(collect);
-    };
-    collect(source.root);
-    const summaries: Array<{ summary: MessageSummary; folderNid: number }> = [];
-    for await (const chunk of source.scan()) {
-      for (const entry of chunk.entries) {
-        builder.add(chunk.folderNid, entry);
-        if (!('problem' in entry)) summaries.push({ summary: entry, folderNid: chunk.folderNid });
-      }
-    }
-    const plan: Plan = builder.finish();
-    const planByNid = new Map([...planFolders(plan.root)].map((folder) => [folder.nid, folder]));
+    const { plan, items } = await buildRunPlan(source, options.selection, server);
     const planned: PlannedItem[] = [];
     const skips: Array<{ nid: number; reason: string }> = [];
-    for (const { summary: entry, folderNid } of summaries) {
-      const planFolder = planByNid.get(folderNid);
-      if (!planFolder?.selected || planFolder.target === null) continue;
-      const item: RunItem = {
-        nid: entry.nid,
-        folder: foldersByNid.get(folderNid)!,
-        mailbox: planFolder.target,
-        size: entry.size,
-        subject: entry.subject,
-        date: itemDate(entry),
-      };
+    for (const item of items) {
       runItems.set(item.nid, item);
       planned.push({ nid: item.nid, folderPath: item.folder.path, targetMailbox: item.mailbox, size: item.size });
-      const decision = decideItem(entry, options.selection, plan.sizeLimit);
-      if (decision.action === 'skip') skips.push({ nid: item.nid, reason: SKIP_WORDS[decision.reason] });
+      if (item.skip) skips.push({ nid: item.nid, reason: SKIP_WORDS[item.skip] });
     }
-    summaries.length = 0;
 
     // Failed and skipped items get another chance: the reasons are decided anew below, and a failure
     // may have been the server's passing mood.

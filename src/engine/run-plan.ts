@@ -1,0 +1,80 @@
+/**
+ * The plan of a run, as `migrate` and `verify` need it: the same rules as `plan` (src/plan), applied to
+ * the items the PST reader lists, with what the server says of itself. Each item of a selected folder
+ * that has a mailbox becomes a RunItem, with the plan's decision (send, or skip and why).
+ */
+import { decideItem, itemDate, PlanBuilder, planFolders, type Plan, type SkipReason } from '../plan/index.js';
+import type { SelectionOptions, ServerFacts } from '../plan/types.js';
+import type { PstFolder } from '../pst/types.js';
+import type { PstSource } from './source.js';
+
+export interface RunItem {
+  nid: number;
+  folder: PstFolder;
+  mailbox: string;
+  /** PR_MESSAGE_SIZE. */
+  size: number;
+  subject: string;
+  date: Date | null;
+  /** PR_INTERNET_MESSAGE_ID as stored, or null. */
+  internetMessageId: string | null;
+  /** null: send; else why it is skipped. */
+  skip: SkipReason | null;
+}
+
+export interface RunPlan {
+  plan: Plan;
+  /** In PST order. */
+  items: RunItem[];
+}
+
+export const SKIP_WORDS: Record<SkipReason, string> = {
+  'non-mail': 'not mail (IMAP cannot hold it)',
+  'too-large': 'larger than the size limit',
+  'outside-dates': 'outside the dates of --since / --before',
+};
+
+export async function buildRunPlan(source: PstSource, selection: SelectionOptions, server: ServerFacts): Promise<RunPlan> {
+  const topFolderName = source.store.displayName || 'PST';
+  const builder = new PlanBuilder(source.root, selection, server, { topFolderName });
+  const foldersByNid = new Map<number, PstFolder>();
+  const collect = (folder: PstFolder) => {
+    foldersByNid.set(folder.nid, folder);
+    folder.children.forEach(collect);
+  };
+  collect(source.root);
+  const read: Array<Omit<RunItem, 'mailbox' | 'skip'> & { decision: SkipReason | null }> = [];
+  // The size limit is known only once the plan is finished; decided with the limit the builder uses.
+  for await (const chunk of source.scan()) {
+    for (const entry of chunk.entries) {
+      builder.add(chunk.folderNid, entry);
+      if ('problem' in entry) continue;
+      read.push({
+        nid: entry.nid,
+        folder: foldersByNid.get(chunk.folderNid)!,
+        size: entry.size,
+        subject: entry.subject,
+        date: itemDate(entry),
+        internetMessageId: entry.internetMessageId,
+        decision: (() => {
+          const decision = decideItem(entry, selection, sizeLimit(selection, server));
+          return decision.action === 'skip' ? decision.reason : null;
+        })(),
+      });
+    }
+  }
+  const plan = builder.finish();
+  const planByNid = new Map([...planFolders(plan.root)].map((folder) => [folder.nid, folder]));
+  const items: RunItem[] = [];
+  for (const { decision, ...entry } of read) {
+    const planFolder = planByNid.get(entry.folder.nid);
+    if (!planFolder?.selected || planFolder.target === null) continue;
+    items.push({ ...entry, mailbox: planFolder.target, skip: decision });
+  }
+  return { plan, items };
+}
+
+function sizeLimit(selection: SelectionOptions, server: ServerFacts): number | null {
+  const limits = [selection.maxSize, server.appendLimit].filter((limit): limit is number => limit !== null);
+  return limits.length === 0 ? null : Math.min(...limits);
+}
