@@ -417,18 +417,39 @@ async function pipelineRun(options: Options, dovecot: DovecotServer, program: Ps
   results.pipeline = rows;
 }
 
-async function rssRun(options: Options, hasMigrate: boolean): Promise<void> {
-  log('\n## peak RSS of migrate on 100 MB, 1 GB, 4 GB files');
+async function rssRun(options: Options, dovecot: DovecotServer | null, program: Pst2imapCli, hasExport: boolean, hasMigrate: boolean, work: string): Promise<void> {
+  const sizes = options.full ? (['size-100MB', 'size-1GB', 'size-4GB'] as const) : (['size-100MB'] as const);
+  log(`\n## peak RSS (process tree, /proc every 100 ms) on ${sizes.join(', ')}`);
   const rows: RssRow[] = [];
-  for (const name of ['100MB', '1GB', '4GB'] as const) {
-    if (!hasMigrate) {
-      rows.push({ input: name, inputBytes: 0, tool: 'pst2imap migrate', peakRssMb: null, note: `migrate ${NOT_AVAILABLE}` });
-      log(`${name}: migrate ${NOT_AVAILABLE}`);
-      continue;
+  for (const name of sizes) {
+    log(`input ${name}: preparing (generated once, then cached)`);
+    const input = await generatedInput(name);
+    noteLoad(`rss ${name}`);
+    if (hasMigrate && dovecot) {
+      const m = await withProxy(dovecot, 0, async (account) => {
+        const state = mkdtempSync(join(work, 'state-'));
+        return run(program.command, [...program.prefix, ...migrateArgs(input.path, { port: account.port, user: account.user, password: account.password }, state, 1)], { cwd: ROOT, env: cliEnv(account.password), rssEveryMs: 100, timeoutMs: 6 * 3600_000 });
+      });
+      rows.push({ input: name, inputBytes: input.bytes, tool: 'pst2imap migrate', peakRssMb: m.peakRssBytes === null ? null : m.peakRssBytes / 1024 / 1024, note: m.code === 0 ? '' : `exit ${m.code}` });
+    } else {
+      rows.push({ input: name, inputBytes: input.bytes, tool: 'pst2imap migrate', peakRssMb: null, note: `migrate ${NOT_AVAILABLE}` });
     }
-    // The size-named fixtures come from the writer's ensureFixture; the bench does not make them itself.
-    rows.push({ input: name, inputBytes: 0, tool: 'pst2imap migrate', peakRssMb: null, note: 'size-named fixtures come from ensureFixture (fixture writer): not wired until it lands' });
-    log(`${name}: waiting for the fixture writer's size-named files`);
+    // References, not the target: the same file through export (the same reader and rebuild, no upload)
+    // and through readpst.
+    if (hasExport) {
+      const out = join(work, 'rss-export');
+      rmSync(out, { recursive: true, force: true });
+      const e = await run(program.command, [...program.prefix, ...exportArgs(input.path, out)], { cwd: ROOT, rssEveryMs: 100, env: cliEnv(''), timeoutMs: 6 * 3600_000 });
+      const written = filesUnder(out).count;
+      rmSync(out, { recursive: true, force: true });
+      rows.push({ input: name, inputBytes: input.bytes, tool: 'pst2imap export (reference)', peakRssMb: (e.peakRssBytes ?? 0) / 1024 / 1024, note: `${written} files, ${e.seconds.toFixed(1)} s${e.code === 0 ? '' : `, exit ${e.code}`}` });
+    }
+    const r = await readpstOnce(input, join(work, 'rss-readpst'));
+    rmSync(join(work, 'rss-readpst'), { recursive: true, force: true });
+    rows.push({ input: name, inputBytes: input.bytes, tool: 'readpst -e (reference)', peakRssMb: (r.rss ?? 0) / 1024 / 1024, note: `${r.messages} files, ${r.seconds.toFixed(1)} s` });
+    for (const row of rows.filter((x) => x.input === name)) {
+      log(`${name} (${(input.bytes / 1024 / 1024).toFixed(0)} MB) ${row.tool.padEnd(28)} peak RSS ${fmt(row.peakRssMb, 0)} MB ${row.note}`);
+    }
   }
   results.rss = rows;
 }
@@ -449,7 +470,7 @@ async function main(): Promise<void> {
   let dovecot: DovecotServer | null = null;
   try {
     if (options.runs.has('proxy')) await proxyRun(options);
-    const needsServer = options.runs.has('upload') || options.runs.has('pipeline');
+    const needsServer = options.runs.has('upload') || options.runs.has('pipeline') || (options.runs.has('rss') && hasMigrate);
     if (needsServer) {
       dovecot = await startDovecot({ users: { bench: 'bench-password' } });
     }
@@ -457,9 +478,9 @@ async function main(): Promise<void> {
 
     const generated: BenchInput[] = [];
     if (options.runs.has('read') || options.runs.has('pipeline')) {
-      for (const name of options.full ? (['1k', '10k'] as const) : (['1k'] as const)) {
-        const input = await generatedInput(name);
-        if (input) generated.push(input);
+      for (const name of options.full ? (['bulk-1k', 'bulk-10k'] as const) : (['bulk-1k'] as const)) {
+        log(`input ${name}: preparing (generated once, then cached)`);
+        generated.push(await generatedInput(name));
       }
     }
     if (options.runs.has('read')) await readRun(options, program, hasExport, work, [...realInputs(), ...generated]);
@@ -467,7 +488,7 @@ async function main(): Promise<void> {
       const pipelineInputs = [...realInputs().slice(0, 1), ...generated];
       await pipelineRun(options, dovecot, program, hasMigrate, work, pipelineInputs, options.full ? options.rtts : options.rtts.filter((r) => r === 0 || r === 50));
     }
-    if (options.runs.has('rss')) await rssRun(options, hasMigrate);
+    if (options.runs.has('rss')) await rssRun(options, dovecot, program, hasExport, hasMigrate, work);
   } finally {
     if (dovecot) await dovecot.stop();
     rmSync(work, { recursive: true, force: true });
