@@ -64,6 +64,15 @@ export interface ExportSummary {
   nonMailKinds: Partial<Record<ItemKind, number>>;
   failed: ExportProblem[];
   warnings: Array<ExportProblem & { code: RebuildWarning['code'] }>;
+  /** Why writing stopped before the end (disk full, read-only, no permission), or null. */
+  stopped: string | null;
+}
+
+/** Errors of the output disk that every further file would meet too: writing stops at the first. */
+const FATAL_WRITE_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO']);
+
+function isFatalWrite(error: unknown): boolean {
+  return FATAL_WRITE_ERRORS.has((error as NodeJS.ErrnoException)?.code ?? '');
 }
 
 export function exportCommand(io: CliIO, setExitCode: (code: number) => void): CommandModule<object, ExportArgs> {
@@ -90,7 +99,7 @@ export function exportCommand(io: CliIO, setExitCode: (code: number) => void): C
         const otherDir = args['export-other'] === undefined ? null : checkOutputDir(args['export-other'], 'export-other');
         const topFolderName = reader.store.displayName || basename(args.pst).replace(/\.(pst|ost)$/i, '');
         const showProgress = !args.quiet && Boolean(io.stderr.isTTY);
-        let plan = scanPlan(reader, selection, topFolderName);
+        let plan = await scanPlan(reader, selection, topFolderName, showProgress, io);
         if (args.pick) {
           selection = await pickFolders(plan, selection);
           plan = new PlanBuilder(reader.root, selection, EXPORT_FACTS, { topFolderName }).adopt(plan);
@@ -123,15 +132,37 @@ function checkOutputDir(dir: string, option: string): string {
   return path;
 }
 
-/** Reads every folder's item summaries into a plan against a folder tree on disk. */
-function scanPlan(reader: PstReader, selection: SelectionOptions, topFolderName: string): Plan {
+/** Reads every folder's item summaries into a plan against a folder tree on disk, with a bar on a terminal. */
+async function scanPlan(reader: PstReader, selection: SelectionOptions, topFolderName: string, showProgress: boolean, io: CliIO): Promise<Plan> {
   const builder = new PlanBuilder(reader.root, selection, EXPORT_FACTS, { topFolderName });
-  const visit = (folder: PstFolder) => {
-    for (const entry of reader.items(folder)) builder.add(folder.nid, entry);
-    folder.children.forEach(visit);
+  const folders: PstFolder[] = [];
+  const collect = (folder: PstFolder) => {
+    folders.push(folder);
+    folder.children.forEach(collect);
   };
-  visit(reader.root);
+  collect(reader.root);
+  const bar = showProgress ? progressBar(io, t('plan.scanning')) : null;
+  bar?.start(folders.reduce((sum, folder) => sum + folder.contentCount, 0), 0);
+  let done = 0;
+  for (const folder of folders) {
+    for (const entry of reader.items(folder)) {
+      builder.add(folder.nid, entry);
+      if (++done % 200 === 0) {
+        bar?.update(done);
+        // Reading is synchronous: give the terminal (and Ctrl-C) a turn now and then.
+        await yieldToEventLoop();
+      }
+    }
+  }
+  bar?.stop();
   return builder.finish();
+}
+
+function progressBar(io: CliIO, label: string): cliProgress.SingleBar {
+  return new cliProgress.SingleBar(
+    { stream: io.stderr as NodeJS.WritableStream, format: `${label} [{bar}] {value}/{total}`, clearOnComplete: true, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
 }
 
 /**
@@ -156,8 +187,14 @@ export function maildirInfo(flags: ImapFlag[]): string {
 /** Writes beside the final name and renames over it: a reader never sees half a file. */
 function writeAtomically(path: string, bytes: Buffer): void {
   const temporary = `${path}.pst2imap-${process.pid}.tmp`;
-  writeFileSync(temporary, bytes);
-  renameSync(temporary, path);
+  try {
+    writeFileSync(temporary, bytes);
+    renameSync(temporary, path);
+  } catch (error) {
+    // A disk that filled up mid-file leaves no part of it behind.
+    rmSync(temporary, { force: true });
+    throw error;
+  }
 }
 
 interface ExportOptions {
@@ -180,6 +217,7 @@ export async function exportPlan(reader: PstReader, plan: Plan, options: ExportO
     nonMailKinds: {},
     failed: [],
     warnings: [],
+    stopped: null,
   };
   const folders = new Map<number, PstFolder>();
   const index = (folder: PstFolder) => {
@@ -189,27 +227,31 @@ export async function exportPlan(reader: PstReader, plan: Plan, options: ExportO
   index(reader.root);
   const selected = [...planFolders(plan.root)].filter((folder) => folder.selected);
   const total = selected.reduce((sum, folder) => sum + folder.itemsRead, 0);
-  const bar = options.showProgress
-    ? new cliProgress.SingleBar(
-        { stream: options.io.stderr as NodeJS.WritableStream, format: `${t('export.writing')} [{bar}] {value}/{total}`, clearOnComplete: true, hideCursor: true },
-        cliProgress.Presets.shades_classic,
-      )
-    : null;
+  const bar = options.showProgress ? progressBar(options.io, t('export.writing')) : null;
   bar?.start(total, 0);
   let done = 0;
-  for (const planFolder of selected) {
+  folders: for (const planFolder of selected) {
     const folder = folders.get(planFolder.nid);
     if (!folder) continue;
     const where = folder.path.join('/') || t('plan.top');
     const mailDir = planFolder.target === null ? null : join(options.outputDir, ...folderDirectories(planFolder.target, options.format));
     let existing: Map<string, string> | null = null;
     if (mailDir) {
-      summary.folders++;
-      // Empty mail folders are made too: they are the user's filing structure.
-      mkdirSync(options.format === 'maildir' ? join(mailDir, 'cur') : mailDir, { recursive: true });
-      if (options.format === 'maildir') {
-        for (const sub of ['new', 'tmp']) mkdirSync(join(mailDir, sub), { recursive: true });
-        existing = maildirNames(join(mailDir, 'cur'));
+      try {
+        // Empty mail folders are made too: they are the user's filing structure.
+        mkdirSync(options.format === 'maildir' ? join(mailDir, 'cur') : mailDir, { recursive: true });
+        if (options.format === 'maildir') {
+          for (const sub of ['new', 'tmp']) mkdirSync(join(mailDir, sub), { recursive: true });
+          existing = maildirNames(join(mailDir, 'cur'));
+        }
+        summary.folders++;
+      } catch (error) {
+        summary.failed.push({ folder: where, nid: null, detail: describe(error) });
+        if (isFatalWrite(error)) {
+          summary.stopped = describe(error);
+          break;
+        }
+        continue;
       }
     }
     for (const entry of reader.items(folder)) {
@@ -235,6 +277,10 @@ export async function exportPlan(reader: PstReader, plan: Plan, options: ExportO
             summary.otherKinds[entry.kind] = (summary.otherKinds[entry.kind] ?? 0) + 1;
           } catch (error) {
             summary.failed.push({ folder: where, nid: entry.nid, detail: describe(error) });
+            if (isFatalWrite(error)) {
+              summary.stopped = describe(error);
+              break folders;
+            }
           }
           continue;
         }
@@ -256,6 +302,10 @@ export async function exportPlan(reader: PstReader, plan: Plan, options: ExportO
         summary.writtenBytes += rebuilt.bytes.length;
       } catch (error) {
         summary.failed.push({ folder: where, nid: entry.nid, detail: describe(error) });
+        if (isFatalWrite(error)) {
+          summary.stopped = describe(error);
+          break folders;
+        }
       }
     }
   }
@@ -291,8 +341,13 @@ function maildirNames(cur: string): Map<string, string> {
 function writeMaildir(dir: string, existing: Map<string, string>, base: string, bytes: Buffer, flags: ImapFlag[]): void {
   const name = `${base},S=${bytes.length}:${maildirInfo(flags)}`;
   const temporary = join(dir, 'tmp', name);
-  writeFileSync(temporary, bytes);
-  renameSync(temporary, join(dir, 'cur', name));
+  try {
+    writeFileSync(temporary, bytes);
+    renameSync(temporary, join(dir, 'cur', name));
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
   const previous = existing.get(base);
   if (previous && previous !== name) rmSync(join(dir, 'cur', previous), { force: true });
   existing.set(base, name);
@@ -343,6 +398,7 @@ function renderSummary(summary: ExportSummary, reader: PstReader, outputDir: str
     ...reader.problems.map((problem) => ({ folder: problem.folderPath.join('/') || t('plan.top'), nid: problem.nid, detail: problem.detail })),
     ...summary.failed,
   ];
+  if (summary.stopped) lines.push(t('export.stopped', { what: summary.stopped }));
   if (failed.length > 0) {
     lines.push(t('export.failed', { count: failed.length }));
     for (const problem of failed) lines.push(`  ${problem.folder}: ${problem.nid === null ? '' : `${t('plan.item')} ${problem.nid}: `}${problem.detail}`);

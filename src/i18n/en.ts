@@ -193,6 +193,7 @@ export const en = {
   'export.otherHint': ' (--export-other DIR writes them as files)',
   'export.warnings': 'Written with changes ({count}):',
   'export.more': '... and {count} more',
+  'export.stopped': 'Stopped writing: {what}. What was written is complete; run the same command again once the disk is fixed.',
   'export.failed': 'Failed ({count}):',
   'export.warning.attachment-by-reference': 'attachment stored as a link only, not included',
   'export.warning.attachment-ole': 'OLE object kept as its stored bytes',

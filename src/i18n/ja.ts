@@ -188,6 +188,7 @@ export const ja: Record<MessageKey, string> = {
   'export.otherHint': ' (--export-other DIR でファイルに書き出せます)',
   'export.warnings': '変更を加えて書き出し ({count}):',
   'export.more': '... ほか {count} 件',
+  'export.stopped': '書き出しを中止しました: {what}。書き出し済みのファイルは完全です。ディスクの問題を解決してから同じコマンドをもう一度実行してください。',
   'export.failed': '失敗 ({count}):',
   'export.warning.attachment-by-reference': '添付ファイルはリンクのみ保存されていたため含まれていません',
   'export.warning.attachment-ole': 'OLE オブジェクトを保存されたバイトのまま添付しました',
