@@ -61,6 +61,8 @@ function configText(target: MbsyncTarget, job: MbsyncJob, stateDir: string): str
 export interface MbsyncRun {
   seconds: number;
   results: RunResult[];
+  /** Runs repeated after a spurious "CREATE ... ALREADYEXISTS" (see below). */
+  retries: number;
 }
 
 /** Runs one mbsync per job at once (one connection each) and waits for all of them. */
@@ -73,10 +75,21 @@ export async function pushWithMbsync(target: MbsyncTarget, jobs: MbsyncJob[], wo
     return config;
   });
   const started = performance.now();
-  const results = await Promise.all(configs.map((config) => run('mbsync', ['-c', config, '-q', 'push'], { timeoutMs: 3 * 3600_000 })));
+  let retries = 0;
+  // With several mbsync processes on one Dovecot account, a LIST now and then misses a mailbox another
+  // session just created (Dovecot's mailbox list index), and mbsync then fails on its own CREATE with
+  // ALREADYEXISTS. The same command again carries on from its sync state; the retry stays in the time.
+  const once = async (config: string): Promise<RunResult> => {
+    for (let attempt = 1; ; attempt++) {
+      const result = await run('mbsync', ['-c', config, '-q', 'push'], { timeoutMs: 3 * 3600_000 });
+      if (result.code === 0 || attempt >= 3 || !/ALREADYEXISTS/.test(result.stderr)) return result;
+      retries++;
+    }
+  };
+  const results = await Promise.all(configs.map(once));
   const seconds = (performance.now() - started) / 1000;
   for (const result of results) {
     if (result.code !== 0) throw new Error(`mbsync failed (${result.code}): ${(result.stderr || result.stdout).trim().slice(-1500)}`);
   }
-  return { seconds, results };
+  return { seconds, results, retries };
 }
