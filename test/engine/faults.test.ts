@@ -1,0 +1,122 @@
+/**
+ * The engine against a server that misbehaves: a fault proxy between it and a real Dovecot cuts
+ * connections in the middle of an APPEND, loses the answer to one that was stored, stalls, sends
+ * Outlook.com's throttling answer, `* BYE` and "User is authenticated but not connected", and refuses
+ * one message for good. Each time, the mailbox must end holding exactly what a clean run stores.
+ */
+import { join } from 'node:path';
+import { openJournal } from '../../src/checkpoint/index.js';
+import { migrate } from '../../src/engine/migrate.js';
+import type { MigrateEvent } from '../../src/engine/events.js';
+import { projectRoot } from '../support/cli.js';
+import { startDovecot, type DovecotServer } from '../support/dovecot.js';
+import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.js';
+import { duplicates, imapTarget, migrateOptions, serverContents } from '../support/migration.js';
+
+const SAMPLE = join(projectRoot, 'fixtures/pst/sample.pst');
+const password = async () => ({ password: 'secret' });
+let server: DovecotServer;
+let proxy: FaultProxy;
+/** What a clean run stores: mailbox -> sorted Message-IDs. */
+let reference: Map<string, string[]>;
+
+beforeAll(async () => {
+  server = await startDovecot({ users: { reference: 'secret', alice: 'secret', bob: 'secret', carol: 'secret' } });
+  const clean = await migrate(migrateOptions({ pstPath: SAMPLE, target: imapTarget(server.port, 'reference', password) }));
+  expect(clean).toMatchObject({ status: 'finished', sent: 14, failed: 0 });
+  reference = await serverContents(server.port, 'reference', 'secret');
+  expect(reference.get('INBOX')).toHaveLength(8);
+  expect(reference.get('Sent')).toHaveLength(6);
+});
+beforeEach(async () => {
+  proxy = await startFaultProxy(server.port);
+});
+afterEach(() => proxy.close());
+afterAll(() => server.stop());
+
+test('cut mid-APPEND, answer lost, stalled, throttled, BYE, not connected: all arrive once', async () => {
+  proxy.faults = new Map([
+    [2, 'cut'],
+    [4, 'lose-answer'],
+    [5, 'throttle'],
+    [7, 'bye'],
+    [9, 'not-connected'],
+    [10, 'stall'],
+    [12, 'throttle'],
+    [13, 'cut'],
+  ]);
+  const events: MigrateEvent[] = [];
+  const options = migrateOptions({
+    pstPath: SAMPLE,
+    target: imapTarget(proxy.port, 'alice', password, { commandTimeoutMs: 1500 }),
+    batchSize: 4,
+    connections: 2,
+  });
+  const result = await migrate(options, (event) => events.push(event));
+
+  expect(result).toMatchObject({ status: 'finished', failed: 0, remaining: 0 });
+  expect(result.totals).toMatchObject({ done: 14, pending: 0, in_flight: 0, failed: 0 });
+  // Every planned fault happened.
+  expect(proxy.log.filter(([, fault]) => fault !== 'pass').map(([number]) => number)).toEqual([2, 4, 5, 7, 9, 10, 12, 13]);
+  const contents = await serverContents(server.port, 'alice', 'secret');
+  expect(contents.get('INBOX')).toEqual(reference.get('INBOX'));
+  expect(contents.get('Sent')).toEqual(reference.get('Sent'));
+  for (const ids of contents.values()) expect(duplicates(ids)).toEqual([]);
+  // The two stored-but-unanswered APPENDs were found by looking, not sent again.
+  expect(result.recovered).toBeGreaterThanOrEqual(2);
+  // The server's throttling answer slowed the run down and cut the connections.
+  const throttled = events.filter((event): event is Extract<MigrateEvent, { type: 'backoff' }> => event.type === 'backoff' && event.state === 'throttled');
+  expect(throttled.length).toBeGreaterThanOrEqual(2);
+  expect(throttled[0]!.reason).toMatch(/Request is throttled\. Suggested Backoff Time: 150 milliseconds/);
+  expect(throttled[0]!.connections).toBe(1);
+  expect(events.some((event) => event.type === 'backoff' && event.state === 'reconnecting')).toBe(true);
+  // Each loss of connection (cut, lost answer, BYE, stall, not connected) meant a new connection.
+  expect(proxy.connections).toBeGreaterThanOrEqual(6);
+});
+
+test('a message the server refuses is recorded failed with its words; the job goes on; the next run sends it', async () => {
+  const refusedId = reference.get('Sent')![2]!;
+  proxy.refuseWhen = (message) => message.toString('latin1').includes(`<${refusedId}>`);
+  const options = migrateOptions({ pstPath: SAMPLE, target: imapTarget(proxy.port, 'bob', password), maxAttempts: 3, reportDir: undefined });
+  const failures: MigrateEvent[] = [];
+  const result = await migrate(options, (event) => event.type === 'failed' && failures.push(event));
+  expect(result).toMatchObject({ status: 'finished', sent: 13, failed: 1 });
+  expect(result.totals).toMatchObject({ done: 13, failed: 1 });
+  // Tried the allowed number of times, then given up.
+  expect(proxy.log.filter(([, fault]) => fault === 'refuse')).toHaveLength(3);
+  expect(failures).toHaveLength(1);
+  const failed = failures[0] as Extract<MigrateEvent, { type: 'failed' }>;
+  expect(failed.reason).toBe('NO Message refused by the test');
+  expect(failed.item.folder).toEqual(['Sent Items']);
+
+  const journal = openJournal(options.statePath);
+  const job = journal.lastJob()!;
+  const item = [...job.items({ state: 'failed' })];
+  expect(item).toHaveLength(1);
+  expect(item[0]!.lastError).toBe('NO Message refused by the test');
+  journal.close();
+
+  // The report names it: folder, subject, date, the server's words.
+  const { readFileSync } = await import('node:fs');
+  const report = JSON.parse(readFileSync(result.reportFiles.find((file) => file.endsWith('.json'))!, 'utf8')) as {
+    schema: string;
+    items: Array<{ state: string; folder: string[]; subject: string; date: string | null; reason: string }>;
+  };
+  expect(report.schema).toBe('pst2imap.report/1');
+  expect(report.items).toEqual([
+    expect.objectContaining({ state: 'failed', folder: ['Sent Items'], reason: 'NO Message refused by the test', subject: failed.item.subject, date: failed.item.date }),
+  ]);
+  expect(failed.item.subject).not.toBe('');
+  expect(readFileSync(result.reportFiles.find((file) => file.endsWith('.txt'))!, 'utf8')).toContain(failed.item.subject);
+
+  let contents = await serverContents(server.port, 'bob', 'secret');
+  expect(contents.get('Sent')).toEqual(reference.get('Sent')!.filter((id) => id !== refusedId));
+
+  // The server takes it now: the next run sends that one only.
+  proxy.refuseWhen = null;
+  const again = await migrate(options);
+  expect(again).toMatchObject({ status: 'finished', sent: 1, failed: 0 });
+  contents = await serverContents(server.port, 'bob', 'secret');
+  expect(contents.get('Sent')).toEqual(reference.get('Sent'));
+  expect(contents.get('INBOX')).toEqual(reference.get('INBOX'));
+});

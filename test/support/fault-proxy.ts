@@ -1,0 +1,197 @@
+/**
+ * A TCP proxy between pst2imap and the test Dovecot, on loopback only, that misbehaves on purpose at
+ * chosen APPEND commands: the way Outlook.com and real networks do. Each APPEND the client sends is
+ * counted (across connections) and read whole before anything is decided; then, by the test's plan:
+ *
+ * - `cut`:           half the message reaches the server, then both connections are cut (nothing stored)
+ * - `lose-answer`:   the server stores it, its tagged OK is dropped and the connections cut
+ * - `stall`:         the server stores it, its answer (and everything after) is held back for good
+ * - `throttle`:      answered `BAD Request is throttled. Suggested Backoff Time: N milliseconds`
+ * - `bye`:           answered `* BYE` and cut, without sending it on
+ * - `not-connected`: answered `NO User is authenticated but not connected.`
+ * - `refuse`:        answered `NO [LIMIT] ...`
+ *
+ * A fault is chosen by the APPEND's number or by a predicate on the message itself (`refuseWhen`).
+ * Synchronizing literals are answered by the proxy itself and sent on as LITERAL+ (Dovecot has it).
+ */
+import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+
+export type Fault = 'cut' | 'lose-answer' | 'stall' | 'throttle' | 'bye' | 'not-connected' | 'refuse';
+
+export interface FaultProxy {
+  port: number;
+  /** Faults by APPEND number (1-based, counted across all connections). */
+  faults: Map<number, Fault>;
+  /** Messages (the literal) that are always refused with NO, whatever their number. */
+  refuseWhen: ((message: Buffer) => boolean) | null;
+  throttleMs: number;
+  appends: number;
+  /** What was done, in order: [APPEND number, fault]. */
+  log: Array<[number, Fault | 'pass']>;
+  connections: number;
+  close(): Promise<void>;
+}
+
+/** Splits an IMAP stream into lines and literals (RFC 3501 4.3), whatever the chunking. */
+class Framer {
+  private buffer = Buffer.alloc(0);
+  private literalLeft = 0;
+
+  constructor(
+    private readonly onLine: (line: Buffer, literal: { size: number; plus: boolean } | null) => void,
+    private readonly onLiteral: (chunk: Buffer) => void,
+  ) {}
+
+  push(data: Buffer): void {
+    this.buffer = this.buffer.length === 0 ? data : Buffer.concat([this.buffer, data]);
+    for (;;) {
+      if (this.literalLeft > 0) {
+        if (this.buffer.length === 0) return;
+        const size = Math.min(this.literalLeft, this.buffer.length);
+        const chunk = this.buffer.subarray(0, size);
+        this.buffer = this.buffer.subarray(size);
+        this.literalLeft -= size;
+        this.onLiteral(chunk);
+        continue;
+      }
+      const end = this.buffer.indexOf('\r\n');
+      if (end === -1) return;
+      const line = this.buffer.subarray(0, end + 2);
+      this.buffer = this.buffer.subarray(end + 2);
+      const match = /\{(\d+)(\+?)\}\r\n$/.exec(line.toString('latin1'));
+      const literal = match ? { size: Number(match[1]), plus: match[2] === '+' } : null;
+      if (literal) this.literalLeft = literal.size;
+      this.onLine(line, literal);
+    }
+  }
+}
+
+export async function startFaultProxy(upstreamPort: number, options: { throttleMs?: number } = {}): Promise<FaultProxy> {
+  const sockets = new Set<Socket>();
+  const proxy: FaultProxy = {
+    port: 0,
+    faults: new Map(),
+    refuseWhen: null,
+    throttleMs: options.throttleMs ?? 150,
+    appends: 0,
+    log: [],
+    connections: 0,
+    close: async () => {},
+  };
+
+  const server: Server = createServer((client) => {
+    proxy.connections += 1;
+    const upstream = connect(upstreamPort, '127.0.0.1');
+    sockets.add(client);
+    sockets.add(upstream);
+    const cut = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', cut);
+    upstream.on('error', cut);
+    client.on('close', () => {
+      sockets.delete(client);
+      upstream.destroy();
+    });
+    upstream.on('close', () => {
+      sockets.delete(upstream);
+      client.end();
+    });
+
+    // Server -> client: passed on, except the answer to a command whose answer is to be lost or held.
+    let watchTag: { tag: string; fault: 'lose-answer' | 'stall' } | null = null;
+    let holding = false;
+    const fromServer = new Framer(
+      (line) => {
+        if (holding) return;
+        if (watchTag && line.toString('latin1').startsWith(`${watchTag.tag} `)) {
+          if (watchTag.fault === 'lose-answer') {
+            cut();
+            return;
+          }
+          holding = true;
+          return;
+        }
+        client.write(line);
+      },
+      (chunk) => {
+        if (!holding) client.write(chunk);
+      },
+    );
+    upstream.on('data', (data: Buffer) => fromServer.push(data));
+
+    // Client -> server: APPENDs are gathered whole, then passed on or answered here.
+    let append: { tag: string; line: string; size: number; parts: Buffer[]; stage: 'literal' | 'rest' } | null = null;
+    const decide = (rest: Buffer) => {
+      const { tag, line, parts } = append!;
+      append = null;
+      const message = Buffer.concat(parts);
+      proxy.appends += 1;
+      const number = proxy.appends;
+      let fault = proxy.faults.get(number) ?? null;
+      if (!fault && proxy.refuseWhen?.(message)) fault = 'refuse';
+      proxy.log.push([number, fault ?? 'pass']);
+      // Sent on as LITERAL+: the proxy already told the client to go ahead.
+      const forwardedLine = Buffer.from(line.replace(/\{(\d+)\+?\}\r\n$/, '{$1+}\r\n'), 'latin1');
+      switch (fault) {
+        case null:
+          upstream.write(Buffer.concat([forwardedLine, message, rest]));
+          return;
+        case 'cut':
+          upstream.write(Buffer.concat([forwardedLine, message.subarray(0, Math.floor(message.length / 2))]), () => setTimeout(cut, 20));
+          return;
+        case 'lose-answer':
+        case 'stall':
+          watchTag = { tag, fault };
+          upstream.write(Buffer.concat([forwardedLine, message, rest]));
+          return;
+        case 'throttle':
+          client.write(`${tag} BAD Request is throttled. Suggested Backoff Time: ${proxy.throttleMs} milliseconds\r\n`);
+          return;
+        case 'bye':
+          client.write('* BYE Connection is closing. 2.3.1\r\n', () => setTimeout(cut, 10));
+          return;
+        case 'not-connected':
+          client.write(`${tag} NO User is authenticated but not connected.\r\n`);
+          return;
+        case 'refuse':
+          client.write(`${tag} NO [LIMIT] Message refused by the test\r\n`);
+          return;
+      }
+    };
+    const fromClient = new Framer(
+      (line, literal) => {
+        const text = line.toString('latin1');
+        if (append?.stage === 'rest') {
+          decide(line);
+          return;
+        }
+        const command = /^(\S+) APPEND /i.exec(text);
+        if (command && literal) {
+          append = { tag: command[1]!, line: text, size: literal.size, parts: [], stage: literal.size === 0 ? 'rest' : 'literal' };
+          if (!literal.plus) client.write('+ Ready for literal data\r\n');
+          return;
+        }
+        upstream.write(line);
+      },
+      (chunk) => {
+        if (append?.stage === 'literal') {
+          append.parts.push(Buffer.from(chunk));
+          if (append.parts.reduce((sum, part) => sum + part.length, 0) >= append.size) append.stage = 'rest';
+          return;
+        }
+        upstream.write(chunk);
+      },
+    );
+    client.on('data', (data: Buffer) => fromClient.push(data));
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  proxy.port = (server.address() as AddressInfo).port;
+  proxy.close = async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return proxy;
+}
