@@ -123,6 +123,36 @@ export function splitMultipleBinary(data: Buffer): Buffer[] {
 
 const NID_TYPE_SEARCH_FOLDER = 0x03;
 
+/** What of the library's table (PSTTable7C) the row-matrix alignment below needs. */
+type RowMatrixTable = {
+  BLOCK_SIZE: number;
+  numberOfDataSets: number;
+  TCI_bm: number;
+  rowNodeInfo?: { startOffset: number; length(): number; pstNodeInputStream: { indexItems?: Array<{ size: number }>; length: { toNumber(): number } } };
+};
+
+/**
+ * The library finds row r of a table context in a row matrix of data blocks of 8,176 bytes each, as
+ * Outlook writes them: each block padded after its last whole row. [MS-PST] 2.3.4.4.1 only asks that no
+ * row span two blocks, and other writers end each block after its last row; the library is told the
+ * block size the file actually uses, or it reads rows past the first block from the wrong place.
+ */
+function alignRowMatrix(table: unknown): void {
+  const matrix = table as RowMatrixTable | null;
+  const info = matrix?.rowNodeInfo;
+  const blocks = info?.pstNodeInputStream.indexItems;
+  // Only a row matrix in its own subnode (a data tree of several blocks); one kept in the heap is small.
+  if (!matrix || !info || !blocks || blocks.length < 2 || info.startOffset !== 0) return;
+  if (info.length() !== info.pstNodeInputStream.length.toNumber()) return;
+  const first = blocks[0].size;
+  if (first > 0 && first < matrix.BLOCK_SIZE && matrix.TCI_bm > 0 && first % matrix.TCI_bm === 0) {
+    matrix.BLOCK_SIZE = first;
+    // The row count was worked out with the padded block size: again, as getItems() does.
+    const length = info.length();
+    matrix.numberOfDataSets = Math.trunc(Math.trunc(length / first) * Math.trunc(first / matrix.TCI_bm) + (length % first) / matrix.TCI_bm);
+  }
+}
+
 /** The library folder's contents table (private in its types). */
 type FolderContents = {
   initEmailsTable(): void;
@@ -263,6 +293,7 @@ class ExtractorPstReader implements PstReader {
       const internal = folder as unknown as FolderContents;
       try {
         quietly(() => internal.initEmailsTable());
+        alignRowMatrix(internal.emailsTable);
         const rows = internal.emailsTable ? quietly(() => internal.emailsTable!.getItems(0, Math.min(3, internal.emailsTable!.rowCount))) : [];
         for (const row of rows) {
           const nid = row.get(TAG.ltpRowId)?.entryValueReference;
@@ -327,6 +358,7 @@ class ExtractorPstReader implements PstReader {
     // folder without a hierarchy table simply has none: the table decides.
     try {
       quietly(() => internal.initSubfoldersTable());
+      alignRowMatrix(internal.subfoldersTable);
       const rows = quietly(() => internal.subfoldersTable?.getItems() ?? []);
       const nids: number[] = [];
       for (const row of rows) {
@@ -378,6 +410,7 @@ class ExtractorPstReader implements PstReader {
     const internal = library as unknown as FolderContents;
     try {
       quietly(() => internal.initEmailsTable());
+      alignRowMatrix(internal.emailsTable);
     } catch (error) {
       yield { problem: true, folderPath: folder.path, nid: null, code: 'E_FOLDER_UNREADABLE', detail: describe(error) };
       return;
@@ -486,6 +519,7 @@ class ExtractorPstReader implements PstReader {
             note(message.sentRepresentingEmailAddress, stringProperty(message, TAG.sentRepresentingSmtp));
             const internal = message as unknown as { processRecipients(): void; recipientTable: { getItems(): Array<Map<number, PropertyItem>> } | null; pstFile: PSTFile };
             internal.processRecipients();
+            alignRowMatrix(internal.recipientTable);
             for (const row of internal.recipientTable?.getItems() ?? []) {
               const recipient = new extractor.PSTRecipient(internal.pstFile, row as never);
               note(recipient.emailAddress, stringProperty(recipient, TAG.recipientSmtp) ?? (recipient.smtpAddress || null));
@@ -553,6 +587,7 @@ function recipientsOf(message: PSTMessage): PstRecipient[] {
     pstFile: PSTFile;
   };
   internal.processRecipients();
+  alignRowMatrix(internal.recipientTable);
   const rows = internal.recipientTable?.getItems() ?? [];
   return rows.map((row) => {
     const recipient = new extractor.PSTRecipient(internal.pstFile, row as never);
