@@ -25,6 +25,8 @@ export interface FaultProxy {
   /** Messages (the literal) that are always refused with NO, whatever their number. */
   refuseWhen: ((message: Buffer) => boolean) | null;
   throttleMs: number;
+  /** Rewrites each APPEND command line sent on (e.g. to drop flags, as Outlook.com does). */
+  rewriteAppend: ((line: string) => string) | null;
   appends: number;
   /** What was done, in order: [APPEND number, fault]. */
   log: Array<[number, Fault | 'pass']>;
@@ -73,6 +75,7 @@ export async function startFaultProxy(upstreamPort: number, options: { throttleM
     faults: new Map(),
     refuseWhen: null,
     throttleMs: options.throttleMs ?? 150,
+    rewriteAppend: null,
     appends: 0,
     log: [],
     connections: 0,
@@ -133,7 +136,8 @@ export async function startFaultProxy(upstreamPort: number, options: { throttleM
       if (!fault && proxy.refuseWhen?.(message)) fault = 'refuse';
       proxy.log.push([number, fault ?? 'pass']);
       // Sent on as LITERAL+: the proxy already told the client to go ahead.
-      const forwardedLine = Buffer.from(line.replace(/\{(\d+)\+?\}\r\n$/, '{$1+}\r\n'), 'latin1');
+      const plusLine = line.replace(/\{(\d+)\+?\}\r\n$/, '{$1+}\r\n');
+      const forwardedLine = Buffer.from(proxy.rewriteAppend ? proxy.rewriteAppend(plusLine) : plusLine, 'latin1');
       switch (fault) {
         case null:
           upstream.write(Buffer.concat([forwardedLine, message, rest]));
