@@ -173,6 +173,8 @@ export function folderDirectories(target: string, format: ExportFormat): string[
   return target.split('/').map((segment) => {
     let safe = segment.replace(/[\u0000-\u001f<>:"\\|?*]/g, '_').replace(/[. ]+$/, '');
     if (safe === '' || safe === '.' || safe === '..') safe = '_';
+    // Names Windows keeps for devices, whatever the extension.
+    if (/^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$/i.test(safe)) safe = `${safe}_`;
     if (format === 'maildir' && /^(cur|new|tmp)$/i.test(safe)) safe = `${safe}_`;
     return safe;
   });
