@@ -8,7 +8,8 @@
  *
  * Options: --runs proxy,upload,read,pipeline,rss (default all) · --rtt list (ms, default 0,20,50,100)
  * · --connections list (default 1,4) · --messages N (synthetic messages per upload run) · --size-kb N
- * (their size, default 20) · --repeat N (read runs per tool, median kept) · --built (pst2imap from
+ * (their size, default 20) · --repeat N (read runs per tool, median kept) · --upload-repeat N (upload
+ * runs side by side per RTT and connection count, median kept; quick 1, full 3) · --built (pst2imap from
  * dist/ instead of the sources) · --out FILE (JSON results; default bench/results/<time>.json).
  *
  * Nothing is made up: a run whose pst2imap part does not exist yet says so in the output and in the
@@ -21,7 +22,7 @@ import { execFileSync } from 'node:child_process';
 import { startDovecot, type DovecotServer } from '../test/support/dovecot.js';
 import { appendPipelined, appendWithImapflow, countMessages, listMailboxes, type AppendRun, type ImapAccount } from './append.js';
 import { generatedInput, realInputs, type BenchInput } from './inputs.js';
-import { startLatencyProxy, type LatencyProxy } from './latency-proxy.js';
+import { startLatencyProxyProcess, type LatencyProxy } from './latency-proxy.js';
 import { readpstOutputToMaildir, splitSet, syntheticSet, writeMaildir } from './mail.js';
 import { pushWithMbsync } from './mbsync.js';
 import { run, versionOf } from './proc.js';
@@ -39,6 +40,7 @@ interface Options {
   messages: number;
   sizeKb: number;
   repeat: number;
+  uploadRepeat: number;
   built: boolean;
   out: string;
 }
@@ -64,6 +66,7 @@ function parseOptions(argv: string[]): Options {
     messages: Number(value('--messages') ?? (full ? 300 : 100)),
     sizeKb: Number(value('--size-kb') ?? 20),
     repeat: Number(value('--repeat') ?? (full ? 5 : 3)),
+    uploadRepeat: Number(value('--upload-repeat') ?? (full ? 3 : 1)),
     built: argv.includes('--built'),
     out: value('--out') ?? join(ROOT, 'bench', 'results', `${stamp}.json`),
   };
@@ -96,6 +99,7 @@ interface UploadRow extends Omit<AppendRun, 'client'> {
   vsBound: number | null;
   mbsyncNoopSeconds?: number;
   mbsyncRetries?: number;
+  repetitions?: number;
 }
 
 interface ReadRow {
@@ -225,7 +229,7 @@ async function proxyRun(options: Options): Promise<void> {
 }
 
 async function withProxy<T>(dovecot: DovecotServer, rttMs: number, body: (account: ImapAccount, proxy: LatencyProxy) => Promise<T>): Promise<T> {
-  const proxy = await startLatencyProxy({ targetPort: dovecot.port, rttMs, lifetimeMs: 3 * 3600_000 });
+  const proxy = await startLatencyProxyProcess({ targetPort: dovecot.port, rttMs, lifetimeMs: 3 * 3600_000 });
   try {
     return await body({ host: '127.0.0.1', port: proxy.port, user: 'bench', password: 'bench-password' }, proxy);
   } finally {
@@ -244,32 +248,45 @@ async function uploadRun(options: Options, dovecot: DovecotServer, work: string)
     for (const connections of options.connections) {
       const sets = splitSet(set, connections);
       const bound = rtt > 0 ? (connections * 1000) / rtt : null;
-      const tag = `r${rtt}-c${connections}`;
-      const found: UploadRow[] = [];
-      await withProxy(dovecot, rtt, async (account) => {
-        // mbsync: one process per connection, then once more with nothing to push (its connect,
-        // login, LIST and SELECT: what to subtract for its steady-state rate).
-        const maildir = join(work, `upload-${tag}`);
-        const jobs = sets.map((part, i) => ({ maildir, folders: writeMaildir(part, maildir, `mb-${tag}-${i}-`) }));
-        const first = await pushWithMbsync(account, jobs, join(work, `mbsync-${tag}`));
-        const again = await pushWithMbsync(account, jobs, join(work, `mbsync-${tag}`));
-        const stored = await countMessages(account, jobs.flatMap((j) => j.folders));
-        if (stored !== set.count) throw new Error(`mbsync stored ${stored} of ${set.count} messages`);
-        const mb = set.bytes / 1024 / 1024;
-        // mbsync's figures are its whole run; its no-op second run (connect, login, LIST, SELECT,
-        // compare) is kept apart as information, not subtracted: the two runs are too noisy for that.
-        found.push({ client: 'mbsync', connections, messages: set.count, bytes: set.bytes, seconds: first.seconds, messagesPerSecond: set.count / first.seconds, mbPerSecond: mb / first.seconds, wholeSeconds: first.seconds, wholeMessagesPerSecond: set.count / first.seconds, rttMs: rtt, measuredRttMs: measured, vsMbsync: 1, boundMessagesPerSecond: bound, vsBound: null, mbsyncNoopSeconds: again.seconds, mbsyncRetries: first.retries });
-        const others: AppendRun[] = [];
-        others.push(await appendWithImapflow(account, sets, `if-${tag}-`, 'sequential'));
-        if (connections === 1) others.push(await appendWithImapflow(account, sets, `iq-${tag}-`, 'queued'));
-        others.push(await appendWithImapflow(account, sets, `il-${tag}-`, 'literal-plus'));
-        others.push(await appendPipelined(account, sets, `raw-${tag}-`, 128));
-        for (const [prefix, label] of [['if', 'sequential'], ['il', 'literal-plus'], ['raw', 'raw']] as const) {
-          const boxes = await listMailboxes(account, `${prefix}-${tag}-`);
-          const count = await countMessages(account, boxes);
-          if (count !== set.count) throw new Error(`${label} stored ${count} of ${set.count} messages`);
-        }
-        for (const o of others) found.push({ ...o, rttMs: rtt, measuredRttMs: measured, vsMbsync: first.seconds / o.wholeSeconds, boundMessagesPerSecond: bound, vsBound: null });
+      const perRep: UploadRow[][] = [];
+      for (let rep = 0; rep < options.uploadRepeat; rep++) {
+        const tag = `r${rtt}-c${connections}-${rep}`;
+        const found: UploadRow[] = [];
+        await withProxy(dovecot, rtt, async (account) => {
+          // mbsync: one process per connection, then once more with nothing to push (its connect,
+          // login, LIST, SELECT and compare), reported for information.
+          const maildir = join(work, `upload-${tag}`);
+          const jobs = sets.map((part, i) => ({ maildir, folders: writeMaildir(part, maildir, `mb-${tag}-${i}-`) }));
+          const first = await pushWithMbsync(account, jobs, join(work, `mbsync-${tag}`));
+          const again = await pushWithMbsync(account, jobs, join(work, `mbsync-${tag}`));
+          const stored = await countMessages(account, jobs.flatMap((j) => j.folders));
+          if (stored !== set.count) throw new Error(`mbsync stored ${stored} of ${set.count} messages`);
+          const mb = set.bytes / 1024 / 1024;
+          // mbsync's figures are its whole run; its no-op second run (connect, login, LIST, SELECT,
+          // compare) is kept apart as information, not subtracted: the two runs are too noisy for that.
+          found.push({ client: 'mbsync', connections, messages: set.count, bytes: set.bytes, seconds: first.seconds, messagesPerSecond: set.count / first.seconds, mbPerSecond: mb / first.seconds, wholeSeconds: first.seconds, wholeMessagesPerSecond: set.count / first.seconds, rttMs: rtt, measuredRttMs: measured, vsMbsync: 1, boundMessagesPerSecond: bound, vsBound: null, mbsyncNoopSeconds: again.seconds, mbsyncRetries: first.retries });
+          const others: AppendRun[] = [];
+          others.push(await appendWithImapflow(account, sets, `if-${tag}-`, 'sequential'));
+          if (connections === 1) others.push(await appendWithImapflow(account, sets, `iq-${tag}-`, 'queued'));
+          others.push(await appendWithImapflow(account, sets, `il-${tag}-`, 'literal-plus'));
+          others.push(await appendPipelined(account, sets, `raw-${tag}-`, 128));
+          for (const [prefix, label] of [['if', 'sequential'], ['il', 'literal-plus'], ['raw', 'raw']] as const) {
+            const boxes = await listMailboxes(account, `${prefix}-${tag}-`);
+            const count = await countMessages(account, boxes);
+            if (count !== set.count) throw new Error(`${label} stored ${count} of ${set.count} messages`);
+          }
+          for (const o of others) found.push({ ...o, rttMs: rtt, measuredRttMs: measured, vsMbsync: first.seconds / o.wholeSeconds, boundMessagesPerSecond: bound, vsBound: null });
+        });
+        perRep.push(found);
+      }
+      // Side by side in each repetition; the row kept per client is the median by whole time, and its
+      // ratio to mbsync the median of the per-repetition ratios.
+      const found: UploadRow[] = perRep[0].map((first) => {
+        const same = perRep.map((rows) => rows.find((r) => r.client === first.client)!).sort((a, b) => a.wholeSeconds - b.wholeSeconds);
+        const kept = { ...same[Math.floor((same.length - 1) / 2)] };
+        kept.vsMbsync = median(same.map((r) => r.vsMbsync ?? NaN));
+        kept.repetitions = same.length;
+        return kept;
       });
       // Against the bound: the steady rate (first APPEND to last answer; mbsync: its whole run).
       for (const row of found) row.vsBound = row.boundMessagesPerSecond ? row.messagesPerSecond / row.boundMessagesPerSecond : null;

@@ -17,9 +17,10 @@
  * Standalone: `npx tsx bench/latency-proxy.ts --target-port 143 --rtt 50 [--bandwidth-mbit 100]
  * [--port 0] [--lifetime-s 3600]` prints the listening port.
  */
+import { spawn } from 'node:child_process';
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const LOOPBACK = '127.0.0.1';
 
@@ -252,6 +253,50 @@ export async function startLatencyProxy(options: LatencyProxyOptions): Promise<L
   return { host: LOOPBACK, port, upDelayMs, downDelayMs, bandwidthBytesPerSecond: bandwidth, stats, close };
 }
 
+/**
+ * The proxy in a process of its own, so that the clients measured in the bench's process (imapflow)
+ * cannot delay its timers, nor it theirs. Resolves once it listens; close() ends that child only.
+ */
+export async function startLatencyProxyProcess(options: LatencyProxyOptions): Promise<LatencyProxy> {
+  const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--target-port', String(options.targetPort)];
+  const rtt = options.rttMs ?? 0;
+  args.push('--up', String(options.upDelayMs ?? rtt / 2), '--down', String(options.downDelayMs ?? rtt / 2));
+  if (options.bandwidthBytesPerSecond) args.push('--bandwidth-mbit', String((options.bandwidthBytesPerSecond * 8) / 1e6));
+  args.push('--lifetime-s', String(Math.ceil((options.lifetimeMs ?? 2 * 3600_000) / 1000)));
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error('latency proxy process did not start')), 30_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const match = /latency proxy 127\.0\.0\.1:(\d+)/.exec(text);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`latency proxy process exited (${code})`));
+    });
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    host: LOOPBACK,
+    port,
+    upDelayMs: options.upDelayMs ?? rtt / 2,
+    downDelayMs: options.downDelayMs ?? rtt / 2,
+    bandwidthBytesPerSecond: options.bandwidthBytesPerSecond ?? null,
+    // Counted in the child; not reported across processes.
+    stats: { connections: 0, bytesUp: 0, bytesDown: 0, maxLatenessMs: 0 },
+    async close() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
 async function standalone(argv: string[]): Promise<void> {
   const value = (name: string): string | undefined => {
     const at = argv.indexOf(name);
@@ -278,7 +323,7 @@ async function standalone(argv: string[]): Promise<void> {
   const keepAlive = setInterval(() => undefined, 60_000);
   const stop = (): void => {
     clearInterval(keepAlive);
-    void proxy.close();
+    void proxy.close().then(() => process.exit(0));
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

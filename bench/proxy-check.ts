@@ -5,7 +5,7 @@
  */
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { startLatencyProxy } from './latency-proxy.js';
+import { startLatencyProxy, startLatencyProxyProcess } from './latency-proxy.js';
 
 export interface PingResult {
   rttMs: number;
@@ -64,10 +64,11 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Pings of 64 bytes through a proxy with the given RTT, one at a time. */
-export async function measurePing(rttMs: number, samples = 40): Promise<PingResult> {
+export async function measurePing(rttMs: number, samples = 40, inProcess = false): Promise<PingResult> {
   const echo = startEcho();
   const echoPort = await listen(echo.server);
-  const proxy = await startLatencyProxy({ targetPort: echoPort, rttMs, lifetimeMs: 120_000 });
+  const start = inProcess ? startLatencyProxy : startLatencyProxyProcess;
+  const proxy = await start({ targetPort: echoPort, rttMs, lifetimeMs: 120_000 });
   const times: number[] = [];
   try {
     const socket = connect({ host: '127.0.0.1', port: proxy.port, noDelay: true });
@@ -121,7 +122,7 @@ export async function measureThroughput(
   const sink = startSink();
   const sinkPort = await listen(sink.server);
   const proxy = via
-    ? await startLatencyProxy({ targetPort: sinkPort, rttMs: via.rttMs, bandwidthBytesPerSecond: via.bandwidthBytesPerSecond ?? null, lifetimeMs: 600_000 })
+    ? await startLatencyProxyProcess({ targetPort: sinkPort, rttMs: via.rttMs, bandwidthBytesPerSecond: via.bandwidthBytesPerSecond ?? null, lifetimeMs: 600_000 })
     : null;
   const bytes = megabytes * 1024 * 1024;
   const block = Buffer.alloc(64 * 1024, 0x62);
