@@ -294,7 +294,8 @@ async function composeAttachments(
       continue;
     }
     if (attachment.method === 'by-reference') {
-      warnings.push({ code: 'attachment-by-reference', detail: `${label}: a link to a file outside the PST; only the link was stored` });
+      const target = attachment.pathname ? ` (${attachment.pathname})` : '';
+      warnings.push({ code: 'attachment-by-reference', detail: `${label}: a link to a file outside the PST${target}; only the link was stored` });
       continue;
     }
     if (attachment.method !== 'by-value' && attachment.method !== 'ole') {

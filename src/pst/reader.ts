@@ -68,6 +68,8 @@ export const TAG = {
   renderingPosition: 0x370b,
   recipientSmtp: 0x39fe,
   nativeBody: 0x1016,
+  attachPathname: 0x3708,
+  attachLongPathname: 0x370d,
 } as const;
 
 /** Named properties ([MS-OXPROPS]): long ID and the index of their property set in the name-to-ID map. */
@@ -615,6 +617,7 @@ function attachmentsOf(message: PSTMessage, depth: number): PstAttachment[] {
       size: attachment.size,
       hidden: intProperty(attachment, TAG.attachmentHidden) === 1,
       renderingPosition: intProperty(attachment, TAG.renderingPosition),
+      pathname: stringProperty(attachment, TAG.attachLongPathname) ?? stringProperty(attachment, TAG.attachPathname) ?? '',
       content: () =>
         quietly(() => {
           const stream = attachment.fileInputStream;

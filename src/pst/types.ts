@@ -118,6 +118,8 @@ export interface PstAttachment {
   hidden: boolean;
   /** PR_RENDERING_POSITION: where an RTF body shows the attachment; -1 when it is not shown there. */
   renderingPosition: number | null;
+  /** Where a by-reference attachment points: PR_ATTACH_LONG_PATHNAME, else PR_ATTACH_PATHNAME. */
+  pathname?: string;
   /** Raw bytes of a by-value (or OLE) attachment, exactly as stored. */
   content(): Buffer;
   /** The embedded message of a method-5 attachment, to any depth; null for other methods. */

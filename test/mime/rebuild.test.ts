@@ -368,7 +368,7 @@ describe('attachments', () => {
       message({
         attachments: [
           attachment({ method: 'ole', filename: '', bytes: Buffer.from('OLE') }),
-          attachment({ index: 1, method: 'by-reference', filename: 'link.docx' }),
+          attachment({ index: 1, method: 'by-reference', filename: 'link.docx', pathname: '\\\\server\\share\\link.docx' }),
           attachment({ index: 2, filename: 'broken.bin', content: () => { throw new Error('block 42 is damaged'); } }),
           attachment({ index: 3, method: 'embedded', filename: 'gone.msg', embedded: () => null }),
         ],
@@ -377,6 +377,7 @@ describe('attachments', () => {
     );
     expect(rebuilt.warnings.map((warning) => warning.code).sort()).toEqual(['attachment-by-reference', 'attachment-ole', 'attachment-unreadable', 'embedded-unreadable']);
     expect(rebuilt.warnings.find((warning) => warning.code === 'attachment-unreadable')!.detail).toContain('block 42 is damaged');
+    expect(rebuilt.warnings.find((warning) => warning.code === 'attachment-by-reference')!.detail).toContain('\\\\server\\share\\link.docx');
     const parsed = await simpleParser(rebuilt.bytes);
     expect(parsed.attachments.map((item) => item.content.toString())).toEqual(['OLE']);
   });
