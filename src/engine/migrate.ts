@@ -306,9 +306,9 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
     // may have been the server's passing mood.
     job.retry(['failed', 'skipped']);
     const planResult = job.plan(planned);
-    job.batch(() => {
-      for (const skip of skips) if (job!.item(skip.nid)?.state === 'pending') job!.markSkipped(skip.nid, skip.reason);
-    });
+    const skippedNow = job.batch(() => skips.filter((skip) => job!.item(skip.nid)?.state === 'pending' && (job!.markSkipped(skip.nid, skip.reason), true)));
+    for (const skip of skippedNow) events({ type: 'skipped', item: refOf(runItems.get(skip.nid)!), reason: skip.reason });
+    summary.skipped += skippedNow.length;
 
     // What a previous run left in flight may be on the server: looked up before anything is sent.
     const storedCopies = new Set<string>();

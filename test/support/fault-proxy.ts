@@ -36,7 +36,7 @@ export interface FaultProxy {
 
 /** Splits an IMAP stream into lines and literals (RFC 3501 4.3), whatever the chunking. */
 class Framer {
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private literalLeft = 0;
 
   constructor(
