@@ -131,9 +131,9 @@ describe.each(COMMITTED_FIXTURES.map((name) => [name]))('%s', (name) => {
   });
 
   it('reads back through libpff (pffexport) with the same folders, items, bodies and attachment bytes', () => {
-    const exported = readWithPffexport(committed, join(work, `${name}-pff`));
-    const top = exported.children.find((child) => child.name === (spec.topFolderName ?? 'Top of Outlook data file'))!;
-    expect(top).toBeDefined();
+    const exported = readWithPffexport(committed, join(work, `${name}-pff`), spec.format === 'ansi' ? spec.codepage : undefined);
+    const top = exported.children.find((child) => child.name !== 'Search Root')!;
+    expect(top.name).toBe(spec.topFolderName ?? 'Top of Outlook data file');
     // pffexport makes names safe ('/' becomes '_') and numbers a repeated name: compare the tree by size.
     // pffexport lists folders in name order: children are compared as a sorted list of shapes.
     const sizes = (folder: { children: unknown[] }): string =>
@@ -156,6 +156,14 @@ describe.each(COMMITTED_FIXTURES.map((name) => [name]))('%s', (name) => {
     // readpst takes the subject from the transport headers when there are any (they agree in the
     // specs), sends embedded messages as message/rfc822 parts, and leaves out empty attachments.
     const asReadpstShows = mail.map((item) => ({ ...item, attachments: item.attachments.filter((a) => !a.message && a.size !== 0) }));
+    if (spec.format === 'ansi') {
+      // libpst labels the 8-bit text of an ANSI file with the charset of PR_INTERNET_CPID (here
+      // ISO-2022-JP) whatever code page it is in (Shift_JIS): subjects and bodies come out garbled, so
+      // only the attachment bytes are compared.
+      const hashes = (items: Array<{ attachments: Array<{ sha256?: string }> }>) => items.flatMap((item) => item.attachments.map((a) => a.sha256)).sort();
+      expect(hashes(read)).toEqual(hashes(asReadpstShows));
+      return;
+    }
     expect(contentMultiset(read)).toEqual(contentMultiset(asReadpstShows));
     // The RTF body readpst decompresses is the RTF the spec encapsulated its HTML in.
     for (const item of mail.filter((entry) => entry.spec.rtfFromHtml !== undefined)) {

@@ -101,10 +101,12 @@ function pffItem(directory: string): ReadItem {
 }
 
 /** pffexport -m items: folders as directories (names made safe), items as numbered directories. */
-export function readWithPffexport(path: string, work: string): ReadFolder {
+export function readWithPffexport(path: string, work: string, codepage?: number): ReadFolder {
   const target = join(work, 'pff');
   mkdirSync(work, { recursive: true });
-  execFileSync('pffexport', ['-q', '-m', 'items', '-f', 'text', '-t', target, path], { stdio: 'ignore' });
+  // -c: the code page of 8-bit strings (ANSI files); pffexport assumes windows-1252 otherwise.
+  const codepageOption = codepage ? ['-c', `windows-${codepage}`] : [];
+  execFileSync('pffexport', ['-q', '-m', 'items', '-f', 'text', ...codepageOption, '-t', target, path], { stdio: 'ignore' });
   const folder = (directory: string, name: string): ReadFolder => {
     const entries = readdirSync(directory).sort();
     return {
