@@ -90,11 +90,11 @@ describe('TLS to the server', () => {
 describe('passwords in clear text', () => {
   it('requires STARTTLS for a server off this machine unless --allow-plaintext is given', () => {
     const remote = { host: 'imap.example.com', port: 143, secure: false, auth: { password: PASSWORD } };
-    expect(imapFlowOptions(connection(remote)).doSTARTTLS).toBe(true);
-    expect(imapFlowOptions(connection({ ...remote, allowPlaintext: true })).doSTARTTLS).toBeUndefined();
+    expect(imapFlowOptions(connection(remote))!.doSTARTTLS).toBe(true);
+    expect(imapFlowOptions(connection({ ...remote, allowPlaintext: true }))!.doSTARTTLS).toBeUndefined();
     // Loopback never leaves the machine; implicit TLS needs no STARTTLS.
-    expect(imapFlowOptions(connection({ ...remote, host: '127.0.0.1' })).doSTARTTLS).toBeUndefined();
-    expect(imapFlowOptions(connection({ ...remote, secure: true, port: 993 })).doSTARTTLS).toBeUndefined();
+    expect(imapFlowOptions(connection({ ...remote, host: '127.0.0.1' }))!.doSTARTTLS).toBeUndefined();
+    expect(imapFlowOptions(connection({ ...remote, secure: true, port: 993 }))!.doSTARTTLS).toBeUndefined();
   });
 
   it('refuses a password given on the command line, without echoing it', async () => {
