@@ -23,10 +23,13 @@ export interface ImapTargetForCli {
 /** `pst2imap export <pst> --to DIR`: one .eml per message under DIR. */
 export const exportArgs = (pst: string, dir: string): string[] => ['export', pst, '--to', dir, '--quiet'];
 
-/** `pst2imap migrate <pst> --to imap://127.0.0.1:PORT` with a password from PST2IMAP_PASSWORD. */
-export const migrateArgs = (pst: string, target: ImapTargetForCli, stateDir: string, connections: number): string[] => [
-  'migrate', pst, '--to', `imap://127.0.0.1:${target.port}`, '--provider', 'generic', '--auth', 'password',
-  '--user', target.user, '--state', join(stateDir, 'state.db'), '--connections', String(connections),
+/**
+ * `pst2imap migrate <pst> --to imap://127.0.0.1:PORT`, password from PST2IMAP_PASSWORD, each run under
+ * its own target root with special folders kept apart, so runs side by side never meet in one mailbox.
+ */
+export const migrateArgs = (pst: string, target: ImapTargetForCli, stateDir: string, connections: number, targetRoot: string): string[] => [
+  'migrate', pst, '--to', `imap://127.0.0.1:${target.port}`, '--provider', 'generic', '--auth', 'password', '--user', target.user,
+  '--state', join(stateDir, 'state.db'), '--connections', String(connections), '--target-root', targetRoot, '--no-special', '--quiet',
 ];
 
 export interface Pst2imapCli {
