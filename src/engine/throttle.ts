@@ -2,7 +2,7 @@
  * Pace and back-off: how fast the engine sends, and how it slows down when the server says so.
  *
  * Pacer: `--rate` messages per second and `--bandwidth` bytes per second, as token buckets holding at
- * most one second's worth (a short burst, then the steady rate).
+ * most a fifth of a second's worth (a short burst, then the steady rate).
  *
  * Backoff: what the server's signals do. A throttling answer (Outlook.com's "Request is throttled.
  * Suggested Backoff Time: N milliseconds", imapflow's ETHROTTLE) pauses every connection for the time
@@ -30,15 +30,21 @@ export interface ThrottleSettings {
 class Bucket {
   private tokens: number;
   private last = Date.now();
+  private readonly capacity: number;
 
-  constructor(private readonly perSecond: number) {
-    this.tokens = perSecond;
+  /** `burst`: what may go at once, at most; a new run starts with that much, not a second's worth. */
+  constructor(
+    private readonly perSecond: number,
+    burst: number,
+  ) {
+    this.capacity = Math.max(burst, perSecond / 5);
+    this.tokens = burst;
   }
 
   /** Milliseconds to wait before `amount` may go; takes it. */
   take(amount: number): number {
     const now = Date.now();
-    this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.perSecond);
     this.last = now;
     this.tokens -= amount;
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.perSecond) * 1000);
@@ -50,8 +56,9 @@ export class Pacer {
   private readonly bytes: Bucket | null;
 
   constructor(settings: Pick<ThrottleSettings, 'rate' | 'bandwidth'>) {
-    this.messages = settings.rate ? new Bucket(settings.rate) : null;
-    this.bytes = settings.bandwidth ? new Bucket(settings.bandwidth) : null;
+    this.messages = settings.rate ? new Bucket(settings.rate, 1) : null;
+    // A message bigger than the bucket still goes, after waiting for its bytes.
+    this.bytes = settings.bandwidth ? new Bucket(settings.bandwidth, settings.bandwidth / 5) : null;
   }
 
   /** Waits until one message of `size` bytes may be sent. */
