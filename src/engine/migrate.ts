@@ -217,7 +217,7 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
   let fatal: unknown = null;
 
   /** A control operation (create a folder, look up) on some connection, retried through back-offs. */
-  async function withSession<T>(work: (session: TargetSession) => Promise<T>): Promise<T> {
+  async function withSession<T>(work: (session: TargetSession) => Promise<T>, connectionAttempts = options.maxAttempts * 2): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       await backoff.ready(signal);
       let session: TargetSession | null = null;
@@ -227,14 +227,19 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
         pool.release(session);
         return result;
       } catch (error) {
+        if (error instanceof Pst2ImapError) {
+          if (session) pool.discard(session);
+          throw error;
+        }
         const failure = asFailure(error);
         if (session) failure.kind === 'connection' ? pool.discard(session) : pool.release(session);
-        if (failure.kind === 'throttled') {
+        if (failure.kind === 'throttled' && attempt < options.maxAttempts * 10) {
           backoff.throttled(failure.retryAfterMs, failure.serverWords);
-          if (attempt < options.maxAttempts * 10) continue;
-        } else if (failure.kind === 'connection') {
+          continue;
+        }
+        if (failure.kind === 'connection' && attempt + 1 < connectionAttempts) {
           backoff.connectionLost(failure.serverWords);
-          if (attempt < options.maxAttempts * 2) continue;
+          continue;
         }
         throw fatalOf(failure);
       }
@@ -273,7 +278,8 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
 
   try {
     // The target first: a wrong password or an unreachable server is told before the PST is read.
-    const advertised = await withSession((session) => session.facts());
+    // A server that cannot be reached at all is told after two tries, not after a long back-off.
+    const advertised = await withSession((session) => session.facts(), 2);
     const server: ServerFacts = {
       ...advertised,
       appendLimit: advertised.appendLimit ?? options.provider.messageLimit,
