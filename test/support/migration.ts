@@ -2,7 +2,7 @@
  * Helpers for migration tests: engine options with sane test defaults, and what a Dovecot account holds
  * (per mailbox: Message-IDs, counts), read with a plain imapflow client of the test's own.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
@@ -92,4 +92,28 @@ export async function serverContents(port: number, user: string, password: strin
 /** Message-IDs that occur more than once in a list. */
 export function duplicates(ids: string[]): string[] {
   return ids.filter((id, index) => ids.indexOf(id) !== index);
+}
+
+/** Folder (relative path of each directory holding cur/) -> Message-IDs of its messages, sorted. */
+export function maildirContents(root: string): Map<string, string[]> {
+  const contents = new Map<string, string[]>();
+  const visit = (dir: string, path: string[]) => {
+    const names = readdirSync(dir);
+    if (names.includes('cur')) {
+      const ids: string[] = [];
+      for (const sub of ['cur', 'new']) {
+        for (const name of readdirSync(join(dir, sub))) {
+          const text = readFileSync(join(dir, sub, name), 'latin1');
+          ids.push(messageIdOfHeaders(text.slice(0, text.search(/\r?\n\r?\n/))));
+        }
+      }
+      contents.set(path.join('/'), ids.sort());
+    }
+    for (const name of names) {
+      if (['cur', 'new', 'tmp'].includes(name)) continue;
+      if (statSync(join(dir, name)).isDirectory()) visit(join(dir, name), [...path, name]);
+    }
+  };
+  if (existsSync(root)) visit(root, []);
+  return contents;
 }
