@@ -1,16 +1,25 @@
 /**
- * The known defects of pst-extractor 1.12.0 (listed with the shared PST corpus), each shown handled:
- * by the patch applied at install (patches/) or by the PST layer around the library. Each test fails
- * on the library as it is published.
+ * The known defects of pst-extractor 1.12.0 (listed with the shared PST corpus, and those files from the
+ * PST writer brought out), each shown handled: by the patch applied at install (patches/) or by the PST
+ * layer around the library. Each test fails on the library as it is published.
  */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { closeSync, copyFileSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openPst, isReadProblem, type MessageSummary, type PstFolder, type PstReader } from '../../src/pst/index.js';
-import { sharedFixtures } from '../support/cli.js';
+import { allFolders, expectedTree, type ExpectedItem } from '../../fixtures/writer/expected.js';
+import { committedDirectory, committedSpec } from '../../fixtures/writer/fixtures.js';
+import { writePst } from '../../fixtures/writer/pst-writer.js';
+import { openPst, isReadProblem, type MessageSummary, type PstFolder, type PstMessage, type PstReader } from '../../src/pst/index.js';
+import { projectRoot, sharedFixtures } from '../support/cli.js';
 
 const require = createRequire(import.meta.url);
 const fs = require('fs') as typeof import('fs');
 const fixture = (name: string) => join(sharedFixtures, name);
+const work = mkdtempSync(join(tmpdir(), 'pst2imap-library-defects-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 function summaries(reader: PstReader): MessageSummary[] {
   const all: MessageSummary[] = [];
@@ -121,4 +130,142 @@ it('skips search folders instead of failing on them (PST layer)', () => {
   } finally {
     reader.close();
   }
+});
+
+/** An item as compared below: subject, number of recipients, and each attachment's SHA-256 (or embedded subject). */
+function outline(subject: string, recipients: number, attachments: string[]): string {
+  return `${subject} | ${recipients} recipients | ${attachments.join(', ')}`;
+}
+
+function expectedOutline(item: ExpectedItem): string {
+  const attachments = item.attachments.map((attachment) => (attachment.message ? `embedded ${attachment.message.subject}` : attachment.sha256!));
+  return outline(item.subject, item.spec.recipients?.length ?? 0, attachments);
+}
+
+function readOutline(message: PstMessage): string {
+  const attachments = message.attachments.map((attachment) =>
+    attachment.method === 'embedded' ? `embedded ${attachment.embedded()?.subject}` : createHash('sha256').update(attachment.content()).digest('hex'),
+  );
+  return outline(message.subject, message.recipients.length, attachments);
+}
+
+it('keeps block IDs at and past 2^31 and 2^32 whole: no attachment or recipient lost (patch)', () => {
+  // The library cleared bit 0 of subnode BIDs with `toNumber() & 0xfffffffe`, 32-bit and signed in
+  // JavaScript (from 2^31 on a BID turned negative, past 2^32 it lost its upper half): their lookups
+  // failed and the subnodes were dropped without an error. It cleared bit 0 of the BIDs in data trees
+  // with Long.and(0xfffffffe), which clears the upper 32 bits as well: reading the data threw.
+  const cases: Array<[string, number]> = [
+    ['edge-cases', 2 ** 29 - 50], // BIDs (index * 4) cross 2^31
+    ['edge-cases', 2 ** 30], // all past 2^32, data trees (a 100,000-byte attachment) included
+    ['ansi-cp932', 2 ** 29], // ANSI: 32-bit BIDs, all at or past 2^31
+  ];
+  for (const [name, firstBlockIndex] of cases) {
+    const spec = { ...committedSpec(name), firstBlockIndex };
+    const path = join(work, `${name}-${firstBlockIndex}.pst`);
+    writePst(spec, path);
+    const expected = allFolders(expectedTree(spec)).flatMap((folder) => folder.items.map(expectedOutline));
+    const reader = openPst(path);
+    try {
+      const read: string[] = [];
+      const walk = (folder: PstFolder) => {
+        for (const entry of reader.items(folder)) read.push(isReadProblem(entry) ? `problem ${entry.code}` : readOutline(reader.readMessage(entry.nid)));
+        folder.children.forEach(walk);
+      };
+      walk(reader.root);
+      expect({ name, firstBlockIndex, items: read, problems: reader.problems }).toEqual({ name, firstBlockIndex, items: expected, problems: [] });
+    } finally {
+      reader.close();
+    }
+  }
+});
+
+/**
+ * Damages the heap of one node in place: the page map's end of its last allocation is moved past the
+ * end of the block, so that reading that allocation runs off the end of the node's data.
+ */
+function damageHeap(path: string, bid: { toNumber(): number }): void {
+  const { PSTFile } = require('pst-extractor');
+  const file = new PSTFile(path);
+  const block = file.getOffsetIndexNode(bid);
+  const at: number = block.fileOffset.toNumber();
+  const size: number = block.size;
+  file.close();
+  const fd = openSync(path, 'r+');
+  try {
+    const data = Buffer.alloc(size);
+    readSync(fd, data, 0, size, at);
+    // HNHDR.ibHnpm, then HNPAGEMAP: cAlloc, cFree, rgibAlloc[cAlloc + 1] ([MS-PST] 2.3.1.2, 2.3.1.5).
+    const map = data.readUInt16LE(0);
+    const count = data.readUInt16LE(map);
+    data.writeUInt16LE(size + 64, map + 4 + 2 * count);
+    writeSync(fd, data, 0, size, at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+it('reports an item whose heap runs past the end of its data, and reads on, instead of hanging (patch)', () => {
+  // The library's end-of-data tests compared two Long objects with `==` (never true): past the end a
+  // read returned 0 bytes and readCompletely() looped forever. The read runs in a child process with a
+  // time-out, so that the defect fails this test instead of hanging the suite.
+  const Long = require('long') as { fromNumber(value: number): { toNumber(): number } };
+  const path = join(work, 'damaged-heaps.pst');
+  copyFileSync(join(committedDirectory, 'edge-cases.pst'), path);
+  const nids = new Map<string, number>();
+  const reader = openPst(path);
+  try {
+    const walk = (folder: PstFolder) => {
+      for (const entry of reader.items(folder)) if (!isReadProblem(entry)) nids.set(entry.subject, entry.nid);
+      folder.children.forEach(walk);
+    };
+    walk(reader.root);
+  } finally {
+    reader.close();
+  }
+  const { PSTFile } = require('pst-extractor');
+  const file = new PSTFile(path);
+  // A message's own property context, read when the folder's items are listed...
+  const message = file.getDescriptorIndexNode(Long.fromNumber(nids.get('Flagged, answered, unread')!));
+  // ...and the property context of an attachment (subnode type 0x05), read with the message.
+  const withAttachments = file.getDescriptorIndexNode(Long.fromNumber(nids.get('Attachments of every kind')!));
+  const subnodes = file.getPSTDescriptorItems(withAttachments.localDescriptorsOffsetIndexIdentifier) as Map<number, { offsetIndexIdentifier: number }>;
+  const attachment = [...subnodes.entries()].find(([nid]) => (nid & 0x1f) === 0x05)![1];
+  file.close();
+  damageHeap(path, message.dataOffsetIndexIdentifier);
+  damageHeap(path, Long.fromNumber(attachment.offsetIndexIdentifier));
+
+  const script = `
+    const { openPst, isReadProblem } = await import(${JSON.stringify(join(projectRoot, 'src', 'pst', 'index.ts'))});
+    const reader = openPst(${JSON.stringify(path)});
+    const out = [];
+    const walk = (folder) => {
+      for (const entry of reader.items(folder)) {
+        if (isReadProblem(entry)) out.push({ problem: entry.code, nid: entry.nid });
+        else
+          try {
+            out.push({ read: reader.readMessage(entry.nid).subject });
+          } catch (error) {
+            out.push({ unreadable: entry.subject, code: error.code });
+          }
+      }
+      folder.children.forEach(walk);
+    };
+    walk(reader.root);
+    reader.close();
+    process.stdout.write(JSON.stringify(out));`;
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: projectRoot,
+    encoding: 'utf8',
+    timeout: 30_000,
+    killSignal: 'SIGKILL',
+  });
+  expect({ signal: child.signal, status: child.status, stderr: child.status === 0 ? '' : child.stderr }).toEqual({ signal: null, status: 0, stderr: '' });
+  const out = JSON.parse(child.stdout) as Array<Record<string, unknown>>;
+  expect(out).toContainEqual({ problem: 'E_ITEM_UNREADABLE', nid: nids.get('Flagged, answered, unread') });
+  expect(out).toContainEqual({ unreadable: 'Attachments of every kind', code: 'E_ITEM_UNREADABLE' });
+  // Every other item reads, the one after each damaged item included.
+  const read = out.flatMap((entry) => (typeof entry.read === 'string' ? [entry.read] : []));
+  expect(read).toEqual(expect.arrayContaining(['Plain message with transport headers', 'Completed flag, forwarded', 'HTML and RTF', 'File the report']));
+  expect(out).toHaveLength(18);
+  expect(read).toHaveLength(16);
 });
