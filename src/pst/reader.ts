@@ -807,8 +807,9 @@ function toPstMessage(message: PSTMessage, nid: number, depth: number): PstMessa
  * Opens a PST or OST file. Checks the file first (exists, is a PST, complete, readable encryption) and
  * throws a PstError saying what is wrong; never hands a bad file to the library.
  *
- * The library keeps some state per process (its named-property map), so a process reads one PST at a
- * time: close a reader before opening the next.
+ * The patch gives each file its own named-property map, but the library's static getters still answer
+ * for the last file opened: a thread reads one PST at a time (close a reader before opening the next;
+ * the engine reads in a worker thread of its own).
  */
 export function openPst(path: string, options: OpenOptions = {}): PstReader {
   const header = readPstHeader(path);
