@@ -63,7 +63,7 @@ export async function killAndResume(server: DovecotServer, target: 'imap' | 'mai
     target === 'imap'
       ? ['--to', `imap://127.0.0.1:${server.port}`, '--user', 'alice', '--provider', 'generic', '--state', state]
       : ['--to', `maildir:${maildir}`, '--provider', 'generic', '--state', state];
-  const migrateArgs = ['migrate', PST, ...connection, '--json', '--batch', '2', '--rate', '20', '--connections', '2'];
+  const migrateArgs = ['migrate', PST, ...connection, '--json', '--batch', '1', '--rate', '20', '--connections', '2'];
   const resumeArgs = ['resume', '--state', state, '--json'];
   const env = { PST2IMAP_PASSWORD: PASSWORD };
   const contentsNow = async () => (target === 'imap' ? serverContents(server.port, 'alice', PASSWORD) : maildirContents(maildir));
