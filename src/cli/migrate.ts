@@ -163,11 +163,12 @@ export async function runMigrate(args: MigrateArgs, io: CliIO): Promise<number> 
   // Ctrl-C once: finish what is being sent, record it, stop. Twice: stop at once (what was in flight is
   // looked up on the server by the next run).
   const controller = new AbortController();
+  const view = new ProgressView(io, args.json ? 'json' : args.quiet ? 'quiet' : io.stderr.isTTY ? 'bars' : 'lines');
   let interrupts = 0;
   const onSignal = () => {
     interrupts += 1;
     if (interrupts === 1) {
-      if (!args.quiet && !args.json) io.stderr.write(`\n${t('migrate.stopping')}\n`);
+      if (!args.quiet && !args.json) view.notice(t('migrate.stopping'));
       controller.abort();
     } else {
       io.stderr.write(`\n${t('E_INTERRUPTED')}\n`);
@@ -176,7 +177,6 @@ export async function runMigrate(args: MigrateArgs, io: CliIO): Promise<number> 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const view = new ProgressView(io, args.json ? 'json' : args.quiet ? 'quiet' : io.stderr.isTTY ? 'bars' : 'lines');
   const started = Date.now();
   let summary: MigrateSummary;
   try {
@@ -326,6 +326,14 @@ class ProgressView {
   private log(line: string): void {
     if (this.bars) this.bars.log(`${line}\n`);
     else this.io.stderr.write(`${line}\n`);
+  }
+
+  /** A line for the person at the terminal, above the bars when there are any. */
+  notice(line: string): void {
+    if (this.mode === 'json' || this.mode === 'quiet') return;
+    this.log(line);
+    // Drawn now: a logged line waits for the next redraw, and the bars may stop before it.
+    this.bars?.update();
   }
 
   stop(): void {
