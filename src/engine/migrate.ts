@@ -470,7 +470,6 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
       outcomes.forEach((outcome, index) => {
         const { item, message } = batch[index]!;
         if (outcome.kind === 'done') {
-          rememberStored(item.mailbox, { ...outcome.stored, messageId: message.messageId });
           if (outcome.recovered) summary.recovered += 1;
           summary.sent += 1;
           summary.sentBytes += message.bytes.length;
@@ -536,6 +535,8 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
             const found = await session.lookUp(item.mailbox, message.messageId);
             const copy = unclaimedCopy(item.mailbox, message.messageId, found);
             if (copy) {
+              // Claimed at once: another item of this batch with the same Message-ID must not take it.
+              rememberStored(item.mailbox, { ...copy, messageId: message.messageId });
               pool.release(session);
               backoff.success();
               return { kind: 'done', stored: copy, recovered: true };
@@ -545,6 +546,7 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
           await pacer.take(message.bytes.length, signal);
           mayBeStored = true;
           const stored = await session.append({ mailbox: item.mailbox, bytes: message.bytes, flags: message.flags, internalDate: message.internalDate });
+          rememberStored(item.mailbox, { ...stored, messageId: message.messageId });
           pool.release(session);
           backoff.success();
           return { kind: 'done', stored, recovered: false };
