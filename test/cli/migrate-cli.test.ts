@@ -19,7 +19,7 @@ const SAMPLE = 'fixtures/pst/sample.pst';
 let server: DovecotServer;
 
 beforeAll(async () => {
-  server = await startDovecot({ users: Object.fromEntries(['alice', 'bob', 'carol', 'dave', 'erin', 'frank'].map((user) => [user, PASSWORD])) });
+  server = await startDovecot({ users: Object.fromEntries(['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina'].map((user) => [user, PASSWORD])) });
 });
 afterAll(() => server.stop());
 
@@ -85,6 +85,20 @@ test('--json prints one event per line, ending with the summary', async () => {
   expect(events.map((event) => event.type).filter((type, index, all) => all.indexOf(type) === index)).toEqual(['opened', 'planned', 'folder', 'sent', 'batch', 'finished']);
   expect(events.filter((event) => event.type === 'sent')).toHaveLength(6);
   expect(events.at(-1)!.result).toMatchObject({ status: 'finished', sent: 6 });
+});
+
+test('in Japanese: the summary, the lines per folder and verify', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pst2imap-cli-'));
+  const state = join(dir, 'state.db');
+  const env = { PST2IMAP_PASSWORD: PASSWORD, LANG: 'ja_JP.UTF-8' };
+  const result = await runCli(['migrate', SAMPLE, ...connection('gina', state), '--limit', '3'], { env });
+  expect(result.code).toBe(0);
+  expect(result.stdout).toMatch(/^.+ で 3 件 \(.+\) を送信しました。スキップ 0 件、失敗 0 件/m);
+  expect(result.stdout).toContain('今回の上限に達しました: 11 件が次の実行を待っています');
+  expect(result.stderr).toBe('Inbox -> INBOX: 8 件\n');
+  const verified = await runCli(['verify', '--state', state], { env });
+  expect(verified.code).toBe(6);
+  expect(verified.stdout).toContain('11 件が不足、0 件が重複しています。');
 });
 
 test('exit codes: PST unusable 3, server unreachable 4, sign-in refused 5, store unusable 7', async () => {
