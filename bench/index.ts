@@ -9,7 +9,8 @@
  * Options: --runs proxy,upload,read,pipeline,rss (default all) · --rtt list (ms, default 0,20,50,100)
  * · --connections list (default 1,4) · --messages N (synthetic messages per upload run) · --size-kb N
  * (their size, default 20) · --repeat N (read runs per tool, median kept) · --upload-repeat N (upload
- * runs side by side per RTT and connection count, median kept; quick 1, full 3) · --built (pst2imap from
+ * runs side by side per RTT and connection count, median kept; quick 1, full 3) · --rss-sizes
+ * 100MB,1GB,4GB · --rss-node-options FLAGS (NODE_OPTIONS for migrate in the RSS run) · --built (pst2imap from
  * dist/ instead of the sources) · --out FILE (JSON results; default bench/results/<time>.json).
  *
  * Nothing is made up: a run whose pst2imap part does not exist yet says so in the output and in the
@@ -41,6 +42,11 @@ interface Options {
   sizeKb: number;
   repeat: number;
   uploadRepeat: number;
+  /** NODE_OPTIONS for migrate in the RSS run (e.g. --max-old-space-size=96), to tell retained memory
+   * from a heap V8 lets grow. */
+  rssNodeOptions: string | null;
+  /** RSS run on these sizes only. */
+  rssSizes: string[] | null;
   built: boolean;
   out: string;
 }
@@ -67,6 +73,8 @@ function parseOptions(argv: string[]): Options {
     sizeKb: Number(value('--size-kb') ?? 20),
     repeat: Number(value('--repeat') ?? (full ? 5 : 3)),
     uploadRepeat: Number(value('--upload-repeat') ?? (full ? 3 : 1)),
+    rssNodeOptions: value('--rss-node-options') ?? null,
+    rssSizes: value('--rss-sizes')?.split(',') ?? null,
     built: argv.includes('--built'),
     out: value('--out') ?? join(ROOT, 'bench', 'results', `${stamp}.json`),
   };
@@ -450,7 +458,8 @@ async function pipelineRun(options: Options, dovecot: DovecotServer, program: Ps
 }
 
 async function rssRun(options: Options, dovecot: DovecotServer | null, program: Pst2imapCli, hasExport: boolean, hasMigrate: boolean, work: string): Promise<void> {
-  const sizes = options.full ? (['size-100MB', 'size-1GB', 'size-4GB'] as const) : (['size-100MB'] as const);
+  const all = ['size-100MB', 'size-1GB', 'size-4GB'] as const;
+  const sizes = options.rssSizes ? all.filter((s) => options.rssSizes!.includes(s.slice(5))) : options.full ? all : (['size-100MB'] as const);
   log(`\n## peak RSS (process tree, /proc every 100 ms) on ${sizes.join(', ')}`);
   const rows: RssRow[] = [];
   for (const name of sizes) {
@@ -460,9 +469,10 @@ async function rssRun(options: Options, dovecot: DovecotServer | null, program: 
     if (hasMigrate && dovecot) {
       const m = await withProxy(dovecot, 0, async (account) => {
         const state = mkdtempSync(join(work, 'state-'));
-        return run(program.command, [...program.prefix, ...migrateArgs(input.path, { port: account.port, user: account.user, password: account.password }, state, 1, `rss-${name}`)], { cwd: ROOT, env: cliEnv(account.password), rssEveryMs: 100, timeoutMs: 6 * 3600_000 });
+        const env = { ...cliEnv(account.password), ...(options.rssNodeOptions ? { NODE_OPTIONS: options.rssNodeOptions } : {}) };
+        return run(program.command, [...program.prefix, ...migrateArgs(input.path, { port: account.port, user: account.user, password: account.password }, state, 1, `rss-${name}`)], { cwd: ROOT, env, rssEveryMs: 100, timeoutMs: 6 * 3600_000 });
       });
-      rows.push({ input: name, inputBytes: input.bytes, tool: 'pst2imap migrate', peakRssMb: m.peakRssBytes === null ? null : m.peakRssBytes / 1024 / 1024, note: m.code === 0 ? '' : `exit ${m.code}` });
+      rows.push({ input: name, inputBytes: input.bytes, tool: 'pst2imap migrate', peakRssMb: m.peakRssBytes === null ? null : m.peakRssBytes / 1024 / 1024, note: `${m.seconds.toFixed(1)} s${m.code === 0 ? '' : `, exit ${m.code}`}${options.rssNodeOptions ? `, NODE_OPTIONS=${options.rssNodeOptions}` : ''}` });
     } else {
       rows.push({ input: name, inputBytes: input.bytes, tool: 'pst2imap migrate', peakRssMb: null, note: `migrate ${NOT_AVAILABLE}` });
     }
