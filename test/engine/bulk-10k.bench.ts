@@ -5,7 +5,7 @@
  *
  *   npm run build && npx tsx test/engine/bulk-10k.bench.ts
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureFixture } from '../../fixtures/writer/fixtures.js';
@@ -20,6 +20,19 @@ const server = await startDovecot({ users: { alice: PASSWORD } });
 const state = join(mkdtempSync(join(tmpdir(), 'pst2imap-bulk-')), 'state.db');
 const env = { PST2IMAP_PASSWORD: PASSWORD };
 const args = ['migrate', pst, '--to', `imap://127.0.0.1:${server.port}`, '--user', 'alice', '--provider', 'generic', '--state', state, '--json', '--batch', '50', '--connections', '2'];
+/** Highest resident memory of a running process, sampled every 200 ms (Linux /proc). */
+function watchMemory(pid: number): { peakMb: () => number; stop: () => void } {
+  let peak = 0;
+  const timer = setInterval(() => {
+    try {
+      const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (rss) peak = Math.max(peak, Number(rss[1]) / 1024);
+    } catch {
+      // gone
+    }
+  }, 200);
+  return { peakMb: () => Math.round(peak), stop: () => clearInterval(timer) };
+}
 const sentCount = (lines: string[]) => lines.filter((line) => line.includes('"type":"sent"')).length;
 const figures: string[] = [];
 const started = Date.now();
@@ -43,10 +56,12 @@ try {
 
   // Run 3: resume to the end.
   t = Date.now();
-  const third = await runCli(['resume', '--state', state, '--json'], { env });
-  const lines = third.stdout.trim().split('\n');
-  const finished = JSON.parse(lines.at(-1)!) as { result: { status: string; sent: number; totals: Record<string, number> } };
-  figures.push(`run 3: resume exit ${third.code}, sent ${finished.result.sent}, status ${finished.result.status}, totals ${JSON.stringify(finished.result.totals)}, ${((Date.now() - t) / 1000).toFixed(1)} s, ${(finished.result.sent / ((Date.now() - t) / 1000)).toFixed(0)} msg/s`);
+  const third = spawnCli(['resume', '--state', state, '--json'], env);
+  const memory = watchMemory(third.child.pid!);
+  const thirdExit = await third.exited;
+  memory.stop();
+  const finished = JSON.parse(third.stdoutLines.at(-1)!) as { result: { status: string; sent: number; totals: Record<string, number> } };
+  figures.push(`run 3: resume exit ${thirdExit.code}, sent ${finished.result.sent}, status ${finished.result.status}, totals ${JSON.stringify(finished.result.totals)}, ${((Date.now() - t) / 1000).toFixed(1)} s, ${(finished.result.sent / ((Date.now() - t) / 1000)).toFixed(0)} msg/s, peak memory ${memory.peakMb()} MB`);
 
   t = Date.now();
   const verified = await runCli(['verify', '--state', state, '--json'], { env });
