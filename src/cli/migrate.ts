@@ -206,9 +206,9 @@ export async function runMigrate(args: MigrateArgs, io: CliIO): Promise<number> 
       (event) => view.on(event),
     );
   } finally {
+    // The handlers stay until the process ends: a second Ctrl-C while the summary is written still
+    // means "stop now" (exit code 130), not a death by signal.
     view.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
   if (!args.json) io.stdout.write(`${renderSummary(summary, (Date.now() - started) / 1000)}\n`);
   if (summary.status === 'interrupted' && controller.signal.aborted) {

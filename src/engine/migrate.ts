@@ -544,6 +544,11 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
             mayBeStored = false;
           }
           await pacer.take(message.bytes.length, signal);
+          if (signal?.aborted) {
+            // Stopped while waiting for its turn: never sent, so it goes back to pending.
+            pool.release(session);
+            return { kind: 'not-sent' };
+          }
           mayBeStored = true;
           const stored = await session.append({ mailbox: item.mailbox, bytes: message.bytes, flags: message.flags, internalDate: message.internalDate });
           rememberStored(item.mailbox, { ...stored, messageId: message.messageId });

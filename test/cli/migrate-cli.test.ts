@@ -13,6 +13,7 @@ import { startDovecot, type DovecotServer } from '../support/dovecot.js';
 import { startIdentityStandIn } from '../support/identity-standin.js';
 import { duplicates, serverContents } from '../support/migration.js';
 import { spawnCli } from '../support/spawn-cli.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
 
 const PASSWORD = 'Sekr3t-pässword-for-the-cli-test';
 const SAMPLE = 'fixtures/pst/sample.pst';
@@ -124,31 +125,42 @@ test('Ctrl-C finishes what is in flight and exits 130; twice stops at once; resu
   const dir = mkdtempSync(join(tmpdir(), 'pst2imap-cli-'));
   const state = join(dir, 'state.db');
   const env = { PST2IMAP_PASSWORD: PASSWORD };
-  const args = ['migrate', SAMPLE, ...connection('dave', state), '--json', '--batch', '2', '--rate', '8'];
+  // Every run of this job goes through a proxy that will stall the server's answer when told to.
+  const proxy = await startFaultProxy(server.port);
+  const viaProxy = ['--to', `imap://127.0.0.1:${proxy.port}`, '--user', 'dave', '--provider', 'generic', '--state', state];
   const isBatch = (line: string) => line.includes('"type":"batch"');
+  try {
+    const once = spawnCli(['migrate', SAMPLE, ...viaProxy, '--json', '--batch', '2', '--rate', '8'], env);
+    await once.waitForLine(isBatch);
+    once.child.kill('SIGINT');
+    const onceExit = await once.exited;
+    expect(onceExit.code).toBe(130);
+    const last = JSON.parse(once.stdoutLines.at(-1)!) as { type: string; result: { status: string; totals: { in_flight: number }; remaining: number } };
+    expect(last).toMatchObject({ type: 'finished', result: { status: 'interrupted', totals: { in_flight: 0 } } });
+    expect(last.result.remaining).toBeGreaterThan(0);
 
-  const once = spawnCli(args, env);
-  await once.waitForLine(isBatch);
-  once.child.kill('SIGINT');
-  const onceExit = await once.exited;
-  expect(onceExit.code).toBe(130);
-  const last = JSON.parse(once.stdoutLines.at(-1)!) as { type: string; result: { status: string; totals: { in_flight: number }; remaining: number } };
-  expect(last).toMatchObject({ type: 'finished', result: { status: 'interrupted', totals: { in_flight: 0 } } });
-  expect(last.result.remaining).toBeGreaterThan(0);
+    // The server stalls on the next APPEND: the first Ctrl-C waits for it, the second stops at once.
+    proxy.faults.set(proxy.appends + 1, 'stall');
+    const stalledAt = proxy.appends + 1;
+    const twice = spawnCli(['resume', '--state', state, '--json'], env);
+    while (proxy.appends < stalledAt) await new Promise((resolve) => setTimeout(resolve, 20));
+    twice.child.kill('SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Still waiting for the stalled answer.
+    expect(twice.child.exitCode).toBeNull();
+    twice.child.kill('SIGINT');
+    const twiceExit = await twice.exited;
+    expect(twiceExit.code).toBe(130);
+    expect(twice.stderr).toContain('Run "pst2imap resume" to carry on where it stopped.');
 
-  const twice = spawnCli(['resume', '--state', state, '--json'], env);
-  await twice.waitForLine(isBatch);
-  twice.child.kill('SIGINT');
-  // Apart, or the system delivers the two as one.
-  await new Promise((resolve) => setTimeout(resolve, 30));
-  twice.child.kill('SIGINT');
-  const twiceExit = await twice.exited;
-  expect(twiceExit.code).toBe(130);
-  expect(twice.stderr).toContain('Run "pst2imap resume" to carry on where it stopped.');
-
-  const resumed = await runCli(['resume', '--state', state], { env });
-  expect(resumed.code).toBe(0);
-  expect(resumed.stdout).toContain('Every selected message went through.');
+    // The stalled message reached the server: the next run finds it there instead of sending it again.
+    const resumed = await runCli(['resume', '--state', state], { env });
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain('Every selected message went through.');
+    expect(resumed.stdout).toMatch(/found on the server from an earlier run 1\./);
+  } finally {
+    await proxy.close();
+  }
   const contents = await serverContents(server.port, 'dave', PASSWORD);
   expect(contents.get('INBOX')).toHaveLength(8);
   expect(contents.get('Sent')).toHaveLength(6);
