@@ -119,6 +119,36 @@ describe.each([
   });
 });
 
+test('each message is recorded with the UID the server gave it (APPENDUID); pauses come between batches', async () => {
+  const user = newUser();
+  const events: MigrateEvent[] = [];
+  const options = migrateOptions({ pstPath: SAMPLE, target: imapTarget(server.port, user, password), batchSize: 5, pauseBetweenBatchesMs: 10 });
+  await migrate(options, (event) => events.push(event));
+  // 14 messages in batches of 5: three batches, a pause after each but the last.
+  expect(events.filter((event) => event.type === 'batch').map((event) => (event as { number: number }).number)).toEqual([1, 2, 3]);
+  expect(events.filter((event) => event.type === 'pause')).toEqual([{ type: 'pause', ms: 10 }, { type: 'pause', ms: 10 }]);
+  const journal = openJournal(options.statePath);
+  const done = [...journal.lastJob()!.items({ state: 'done' })];
+  journal.close();
+  expect(done).toHaveLength(14);
+  const imap = new ImapFlow({ host: '127.0.0.1', port: server.port, secure: false, auth: { user, pass: PASSWORD }, logger: false });
+  await imap.connect();
+  try {
+    for (const item of done) {
+      const lock = await imap.getMailboxLock(item.targetMailbox, { readOnly: true });
+      try {
+        expect(item.uidValidity).toBe(Number(imap.mailbox && imap.mailbox.uidValidity));
+        const fetched = await imap.fetchOne(String(item.uid), { uid: true, headers: ['message-id'] }, { uid: true });
+        expect(fetched && messageIdOfHeaders(fetched.headers!.toString())).toBe(normalizeMessageId(item.messageId!));
+      } finally {
+        lock.release();
+      }
+    }
+  } finally {
+    await imap.logout();
+  }
+});
+
 test('a wider selection later sends only what is new', async () => {
   const user = newUser();
   const options = migrateOptions({ pstPath: SAMPLE, target: imapTarget(server.port, user, password) });
