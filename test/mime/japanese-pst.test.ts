@@ -1,9 +1,9 @@
 /**
  * Japanese mail end to end: a PST written by the project's own writer (fixtures/writer) from a spec, read
  * by the PST layer, rebuilt, parsed back with mailparser and compared with the spec itself, so that the
- * expected values come from outside the reader and the rebuild. HTML bodies in ISO-2022-JP, Shift_JIS and
- * UTF-8 (the writer has no EUC-JP encoder; EUC-JP is checked on plain data in rebuild.test.ts), Japanese
- * subjects, names, text bodies, attachment names and embedded messages.
+ * expected values come from outside the reader and the rebuild. HTML bodies in ISO-2022-JP, Shift_JIS,
+ * EUC-JP and UTF-8, Japanese subjects, names, text bodies, attachment names and embedded messages; in a
+ * Unicode PST and in an ANSI one (8-bit strings in code page 932).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,8 +22,8 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 const yamada = { name: '山田 太郎', email: 'yamada@example.co.jp' };
 const sato = { name: '佐藤 花子', email: 'sato@example.jp' };
 const suzuki = { name: '鈴木 一郎', email: 'suzuki@example.co.jp' };
-/** NEC row 13 (①, ㈱) travels in every Japanese charset Windows writes; IBM extensions (髙, 﨑) only in
- * Shift_JIS (CP932) and Unicode, not in ISO-2022-JP. */
+/** NEC row 13 (①, ㈱) travels in every Japanese charset Windows writes; IBM extensions (髙, 﨑) in
+ * Shift_JIS (CP932), EUC-JP (51932: the NEC-selected rows 89-92) and Unicode, not in ISO-2022-JP. */
 const html = (text: string, ibm = true) => `<html><head></head><body><p>${text}</p><p>①②③ ㈱${ibm ? ' 髙橋 﨑' : ''}</p></body></html>`;
 
 const received: MessageSpec[] = [
@@ -79,6 +79,19 @@ const received: MessageSpec[] = [
   },
 ];
 
+received.push({
+  subject: '【EUC-JP】髙橋様 資料①～③の送付',
+  from: { name: '髙橋 美咲', email: 'takahashi@example.co.jp' },
+  recipients: [{ ...yamada, type: 'to' }, { name: '﨑山 一郎', email: 'sakiyama@example.co.jp', type: 'cc' }],
+  body: '資料①～③をお送りします。',
+  html: { html: html('資料①～③をお送りします。'), codepage: 51932 },
+  internetMessageId: '<eucjp-1@example.co.jp>',
+  submitTime: '2019-08-05T04:00:00Z',
+  deliveryTime: '2019-08-05T04:00:02Z',
+  read: true,
+  attachments: [{ filename: '資料①～③（髙橋）.txt', mimeTag: 'text/plain', content: { text: '髙橋 美咲\n﨑山 一郎\n' } }],
+});
+
 const sent: MessageSpec[] = [
   {
     subject: '【送信済み】打ち合わせのお礼',
@@ -101,11 +114,11 @@ const spec: PstSpec = {
 
 type Item = { spec: MessageSpec; folder: PstFolder; summary: MessageSummary };
 
-function itemsOf(file: string): { items: Item[]; fingerprint: string; read: (nid: number) => ReturnType<ReturnType<typeof openPst>['readMessage']>; close: () => void } {
+function itemsOf(file: string, pstSpec: PstSpec): { items: Item[]; fingerprint: string; read: (nid: number) => ReturnType<ReturnType<typeof openPst>['readMessage']>; close: () => void } {
   const reader = openPst(file);
   const items: Item[] = [];
   for (const folder of reader.root.children) {
-    const specs = folder.name === '受信トレイ' ? received : folder.name === '送信済みアイテム' ? sent : [];
+    const specs = pstSpec.folders.find((candidate) => candidate.name === folder.name)?.messages ?? [];
     const summaries = [...reader.items(folder)].filter((entry) => !isReadProblem(entry)) as MessageSummary[];
     expect(summaries).toHaveLength(specs.length);
     // The writer keeps the spec's order in the contents table.
@@ -117,12 +130,34 @@ function itemsOf(file: string): { items: Item[]; fingerprint: string; read: (nid
 const addressList = (value: AddressObject | AddressObject[] | undefined) =>
   (value === undefined ? [] : Array.isArray(value) ? value : [value]).flatMap((object) => object.value.map((entry) => ({ name: entry.name, address: entry.address })));
 
-it('rebuilds Japanese mail written from a spec with its subjects, names, bodies (HTML byte for byte) and attachments', async () => {
-  const file = join(work, 'japanese.pst');
-  writePst(spec, file);
-  const pst = itemsOf(file);
+/**
+ * The same mailbox as an ANSI PST: its 8-bit strings (subjects, names, text bodies, attachment names) are
+ * in code page 932, which has no emoji, so the strings lose theirs; the HTML bodies are bytes and keep them.
+ */
+const withoutEmoji = (text: string) => text.replace(/ ?[\u{1F000}-\u{1FFFF}]/gu, '');
+const ansiSpec: PstSpec = {
+  ...spec,
+  format: 'ansi',
+  codepage: 932,
+  encryption: 'none',
+  folders: spec.folders.map((folder) => ({
+    ...folder,
+    messages: folder.messages!.map((message) => ({ ...message, subject: withoutEmoji(message.subject), body: message.body === undefined ? undefined : withoutEmoji(message.body), messageCodepage: 932 })),
+  })),
+};
+
+const charsets = (codepage: number) => ({ 50220: /^ISO-2022-JP$/i, 932: /^Shift_JIS$/i, 51932: /^EUC-JP$/i, 65001: /^UTF-8$/i })[codepage]!;
+
+it.each([
+  ['Unicode', spec],
+  ['ANSI (code page 932)', ansiSpec],
+])('rebuilds Japanese mail written from a spec with its subjects, names, bodies (HTML byte for byte) and attachments: %s PST', async (_label, pstSpec) => {
+  const file = join(work, `japanese-${pstSpec.format ?? 'unicode'}.pst`);
+  writePst(pstSpec, file);
+  const pst = itemsOf(file, pstSpec);
   try {
-    expect(pst.items).toHaveLength(4);
+    expect(pst.items).toHaveLength(5);
+    expect(pst.items.map((item) => item.spec.html?.codepage).filter((codepage) => codepage !== undefined).sort()).toEqual([50220, 51932, 65001, 932].sort());
     for (const { spec: expected, folder, summary } of pst.items) {
       const message = pst.read(summary.nid);
       const rebuilt = await rebuildMessage(message, { storeFingerprint: pst.fingerprint, folderRole: folder.role });
@@ -139,6 +174,8 @@ it('rebuilds Japanese mail written from a spec with its subjects, names, bodies 
       if (expected.html) {
         expect(parsed.html).toBe(expected.html.html);
         expect(sha256(htmlPartBytes(rebuilt.bytes)!)).toBe(sha256(encodeInCodepage(expected.html.html, expected.html.codepage)));
+        // Labelled with the charset of its code page: the bytes are the PST's, not re-encoded.
+        expect(htmlPartCharset(rebuilt.bytes)).toMatch(charsets(expected.html.codepage));
       }
       if (expected.internetMessageId) {
         expect(rebuilt.messageId).toBe(expected.internetMessageId);
@@ -167,3 +204,9 @@ it('rebuilds Japanese mail written from a spec with its subjects, names, bodies 
     pst.close();
   }
 });
+
+/** The charset parameter of the first text/html part. */
+function htmlPartCharset(message: Buffer): string | null {
+  const match = /Content-Type: text\/html;\s*charset="?([^";\r\n]+)"?/i.exec(message.toString('latin1'));
+  return match ? match[1] : null;
+}

@@ -25,10 +25,27 @@ const fixtures = existsSync(dir)
 const addressList = (value: AddressObject | AddressObject[] | undefined) =>
   (value === undefined ? [] : Array.isArray(value) ? value : [value]).flatMap((object) => object.value.map((entry) => (entry.address ?? '').toLowerCase())).sort();
 
+/** Display names with their addresses, as mailparser decodes them. */
+const nameList = (value: AddressObject | AddressObject[] | undefined) =>
+  (value === undefined ? [] : Array.isArray(value) ? value : [value])
+    .flatMap((object) => object.value.map((entry) => `${entry.name} <${(entry.address ?? '').toLowerCase()}>`))
+    .sort();
+
+/** The MIME names of the Japanese code pages ([MS-OXCMAIL], IANA), stated here rather than taken from src/mime. */
+const JAPANESE_CHARSETS: Record<number, string> = { 50220: 'iso-2022-jp', 932: 'shift_jis', 51932: 'euc-jp', 65001: 'utf-8' };
+
+/** The charset parameter of the first text/html part. */
+function htmlPartCharset(message: Buffer): string | null {
+  const match = /Content-Type: text\/html;\s*charset="?([^";\r\n]+)"?/i.exec(message.toString('latin1'));
+  return match ? match[1].toLowerCase() : null;
+}
+
 interface Compared {
   items: number;
   fields: number;
   mismatches: string[];
+  /** PR_INTERNET_CPID of the HTML bodies compared. */
+  htmlCodepages: Set<number>;
 }
 
 async function compareFolder(reader: PstReader, folder: PstFolder, spec: FolderSpec, seed: number, result: Compared): Promise<void> {
@@ -57,6 +74,7 @@ async function compareFolder(reader: PstReader, folder: PstFolder, spec: FolderS
     // Received mail keeps its stored headers: its addresses are theirs.
     const stored = expected.transportHeaders ? await simpleParser(Buffer.from(expected.transportHeaders.replace(/\r?\n/g, '\r\n'), 'utf8')) : null;
     if (expected.from && !stored) check('from', [(expected.from.smtpAddress ?? expected.from.email).toLowerCase()], addressList(parsed.from));
+    if (expected.from && !stored) check('from name', [`${expected.from.name} <${(expected.from.smtpAddress ?? expected.from.email).toLowerCase()}>`], nameList(parsed.from));
     for (const type of ['to', 'cc', 'bcc'] as const) {
       const keepsBcc = folder.role === 'sent' || folder.role === 'drafts' || folder.role === 'outbox' || expected.unsent === true;
       if (type === 'bcc' && !keepsBcc) continue;
@@ -64,12 +82,21 @@ async function compareFolder(reader: PstReader, folder: PstFolder, spec: FolderS
         ? addressList(stored[type])
         : (expected.recipients ?? []).filter((recipient) => (recipient.type ?? 'to') === type).map((recipient) => (recipient.smtpAddress ?? recipient.email).toLowerCase()).sort();
       check(type, want, addressList(parsed[type]));
+      if (!stored) {
+        const names = (expected.recipients ?? [])
+          .filter((recipient) => (recipient.type ?? 'to') === type)
+          .map((recipient) => `${recipient.name} <${(recipient.smtpAddress ?? recipient.email).toLowerCase()}>`)
+          .sort();
+        check(`${type} names`, names, nameList(parsed[type]));
+      }
     }
     if (expected.body) check('text', normaliseText(expected.body), normaliseText(parsed.text ?? ''));
     if (expected.html) {
+      result.htmlCodepages.add(expected.html.codepage);
       check('html', expected.html.html, parsed.html);
       const bytes = htmlPartBytes(rebuilt.bytes);
       check('html bytes', sha256(encodeInCodepage(expected.html.html, expected.html.codepage)), bytes ? sha256(bytes) : null);
+      if (expected.html.codepage in JAPANESE_CHARSETS) check('html charset', JAPANESE_CHARSETS[expected.html.codepage], htmlPartCharset(rebuilt.bytes));
     }
     if (expected.internetMessageId && !stored) check('message-id', expected.internetMessageId, rebuilt.messageId);
     const names = (expected.attachments ?? []).map((attachment) => attachment.filename).sort();
@@ -98,7 +125,7 @@ for (const name of fixtures) {
   it(`${name}.pst: every item rebuilt as ${name}.json says`, async () => {
     const spec = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as PstSpec;
     const reader = openPst(join(dir, `${name}.pst`));
-    const result: Compared = { items: 0, fields: 0, mismatches: [] };
+    const result: Compared = { items: 0, fields: 0, mismatches: [], htmlCodepages: new Set() };
     try {
       const top: FolderSpec = { name: '', folders: spec.folders };
       await compareFolder(reader, reader.root, top, spec.seed ?? 1, result);
@@ -108,5 +135,7 @@ for (const name of fixtures) {
     console.log(`${name}.pst: ${result.items} items against the spec, ${result.fields - result.mismatches.length}/${result.fields} fields matching${result.mismatches.map((line) => `\n  - ${line}`).join('')}`);
     expect(result.items).toBeGreaterThan(0);
     expect(result.mismatches).toEqual([]);
+    // The Japanese mailboxes, Unicode and ANSI, hold HTML in each of the four charsets of Japanese mail.
+    if (name === 'japanese' || name === 'ansi-cp932') expect([...result.htmlCodepages]).toEqual(expect.arrayContaining([50220, 932, 51932, 65001]));
   });
 }

@@ -1,12 +1,15 @@
 /**
  * Every committed fixture is generated again from its spec, must equal the committed file byte for
  * byte, and must read back the same through three independent readers: the project's PST layer
- * (pst-extractor), libpff's pffexport and libpst's readpst.
+ * (pst-extractor), libpff's pffexport and libpst's readpst. HTML bodies are compared as bytes (PST layer,
+ * pffexport) and as text decoded by readers that do not share the writer's encoder (ICU, and readpst's
+ * part read by mailparser).
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TextDecoder } from 'node:util';
 import { encodeInCodepage } from '../../fixtures/writer/codepages.js';
 import { expectedTree, allFolders, type ExpectedAttachment, type ExpectedFolder, type ExpectedItem } from '../../fixtures/writer/expected.js';
 import { COMMITTED_FIXTURES, committedDirectory, committedSpec } from '../../fixtures/writer/fixtures.js';
@@ -14,7 +17,7 @@ import { writePst } from '../../fixtures/writer/pst-writer.js';
 import { openPst } from '../../src/pst/index.js';
 import { decompressRTF } from '@kenjiuno/decompressrtf';
 import { rtfEncapsulatingHtml } from '../../fixtures/writer/rtf.js';
-import { allItems, readWithPffexport, readWithPstLayer, readWithReadpst, type ReadAttachment, type ReadFolder, type ReadItem } from './readers.js';
+import { allItems, keyedFolders, readWithPffexport, readWithPstLayer, readWithReadpst, type ReadAttachment, type ReadFolder, type ReadItem } from './readers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'pst2imap-writer-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -55,6 +58,17 @@ function pffView<T extends { subject: string; body: string | null }>(items: T[])
   return items.map((item) => ({ ...item, subject: withoutAstral(item.subject)!, body: withoutAstral(item.body) }));
 }
 
+/**
+ * PR_HTML decoded by an encoder-independent reader: ICU's WHATWG decoders (Node's TextDecoder), not the
+ * iconv-lite tables the writer encodes with. WHATWG's shift_jis is Windows' CP932 (①, 髙); its euc-jp
+ * decodes the NEC and IBM rows of code page 51932 too.
+ */
+const WHATWG_LABEL: Record<number, string> = { 50220: 'iso-2022-jp', 932: 'shift_jis', 51932: 'euc-jp', 65001: 'utf-8' };
+const decodeIndependently = (bytes: Buffer, codepage: number) => new TextDecoder(WHATWG_LABEL[codepage], { fatal: true }).decode(bytes);
+
+/** The four charsets of Japanese mail ([issue 4]) by PR_INTERNET_CPID: ISO-2022-JP, Shift_JIS, EUC-JP, UTF-8. */
+const JAPANESE_CHARSETS = [50220, 932, 51932, 65001];
+
 /** Order-free summary for readers that rename folders and order items their own way. */
 function contentMultiset(items: Array<{ subject: string; body: string | null; attachments: Array<{ sha256?: string }> }>): string[] {
   const normalize = (text: string | null) => (text ?? '').replace(/\r\n/g, '\n').trim();
@@ -81,14 +95,22 @@ describe.each(COMMITTED_FIXTURES.map((name) => [name]))('%s', (name) => {
     const { root, messages, problems } = readWithPstLayer(committed);
     expect(problems).toEqual([]);
     expect(folderView(root)).toEqual(folderView(expected));
-    // Details beyond subjects, bodies and attachments: every field the spec sets.
-    for (const folder of allFolders(expected)) {
+    // Details beyond subjects, bodies and attachments: every field the spec sets. Folders are keyed by
+    // their index among siblings, so that two sibling folders with one name are both compared.
+    const compared: string[] = [];
+    for (const [key, folder] of keyedFolders(expected)) {
       folder.items.forEach((item, index) => {
-        const message = messages.get(`${folder.path.join('/')}#${index}`)!;
+        const message = messages.get(`${key}#${index}`)!;
         const source = item.spec;
+        compared.push(`${folder.path.join('/')}: ${item.subject}`);
+        expect([key, index, message.subject]).toEqual([key, index, item.subject]);
         expect(message.messageClass).toBe(item.messageClass);
-        if (source.html) expect(message.html).toEqual(encodeInCodepage(source.html.html, source.html.codepage));
-        else expect(message.html).toBeNull();
+        if (source.html) {
+          expect(message.html).toEqual(encodeInCodepage(source.html.html, source.html.codepage));
+          if (source.html.codepage in WHATWG_LABEL) expect(decodeIndependently(message.html!, source.html.codepage)).toBe(source.html.html);
+        } else {
+          expect(message.html).toBeNull();
+        }
         if (source.html) expect(message.internetCodepage).toBe(source.html.codepage);
         if (source.rtfFromHtml !== undefined) {
           const rtf = Buffer.from(decompressRTF([...message.rtfCompressed!])).toString('latin1');
@@ -120,6 +142,10 @@ describe.each(COMMITTED_FIXTURES.map((name) => [name]))('%s', (name) => {
         });
       });
     }
+    // Every message of the spec was compared, each with one read message.
+    expect(compared).toHaveLength(allFolders(expected).reduce((count, folder) => count + folder.items.length, 0));
+    expect(messages.size).toBe(compared.length);
+    if (name === 'edge-cases') expect(compared).toEqual(expect.arrayContaining(['Inbox/Twins: First twin', 'Inbox/Twins: Second twin']));
   });
 
   it('finds the special folders by entry ID', () => {
@@ -131,7 +157,7 @@ describe.each(COMMITTED_FIXTURES.map((name) => [name]))('%s', (name) => {
   });
 
   it('reads back through libpff (pffexport) with the same folders, items, bodies and attachment bytes', () => {
-    const exported = readWithPffexport(committed, join(work, `${name}-pff`), spec.format === 'ansi' ? spec.codepage : undefined);
+    const exported = readWithPffexport(committed, join(work, `${name}-pff`), spec.format === 'ansi' ? spec.codepage : undefined, 'all');
     const top = exported.children.find((child) => child.name !== 'Search Root')!;
     expect(top.name).toBe(spec.topFolderName ?? 'Top of Outlook data file');
     // pffexport makes names safe ('/' becomes '_') and numbers a repeated name: compare the tree by size.
@@ -144,6 +170,13 @@ describe.each(COMMITTED_FIXTURES.map((name) => [name]))('%s', (name) => {
     const embeddedSubjects = (items: ReadItem[] | ExpectedItem[]): string[] =>
       (items as ReadItem[]).flatMap((item) => item.attachments.flatMap((a) => (a.message ? [a.message.subject, ...embeddedSubjects([a.message])] : [])));
     expect(embeddedSubjects(allItems(top)).sort()).toEqual(embeddedSubjects(allFolders(expected).flatMap((folder) => folder.items)).sort());
+    // PR_HTML as libpff hands it out (Message.html): the bytes of the spec's HTML in its code page.
+    const htmlOf = (items: Array<{ subject: string; htmlBytes?: Buffer }>) => items.map((item) => `${withoutAstral(item.subject)} ${item.htmlBytes?.toString('hex') ?? ''}`).sort();
+    const withHtml = allFolders(expected)
+      .flatMap((folder) => folder.items)
+      .filter((item) => item.spec.html)
+      .map((item) => ({ subject: item.subject, htmlBytes: encodeInCodepage(item.spec.html!.html, item.spec.html!.codepage) }));
+    expect(htmlOf(allItems(top).filter((item) => item.htmlBytes !== undefined))).toEqual(htmlOf(withHtml));
   });
 
   it('reads back through libpst (readpst) with the same mail, bodies and attachment bytes', async () => {
@@ -165,6 +198,13 @@ describe.each(COMMITTED_FIXTURES.map((name) => [name]))('%s', (name) => {
       return;
     }
     expect(contentMultiset(read)).toEqual(contentMultiset(asReadpstShows));
+    // The HTML part readpst writes carries PR_HTML's bytes under the charset libpst takes from
+    // PR_MESSAGE_CODEPAGE, naming 932 ISO-2022-JP: where that label is the HTML's own, mailparser's
+    // reading of readpst's part is the spec's HTML.
+    const libpstLabel: Record<number, number> = { 932: 50220, 50220: 50220, 51932: 51932, 65001: 65001 };
+    const labelledRight = mail.filter((item) => item.spec.html && libpstLabel[item.spec.messageCodepage ?? 0] === item.spec.html.codepage);
+    for (const item of labelledRight) expect([item.subject, read.find((entry) => entry.subject === item.subject)?.html]).toEqual([item.subject, item.spec.html!.html]);
+    if (name === 'japanese') expect(labelledRight.map((item) => item.spec.html!.codepage)).toEqual(expect.arrayContaining([50220, 51932, 65001]));
     // The RTF body readpst decompresses is the RTF the spec encapsulated its HTML in.
     for (const item of mail.filter((entry) => entry.spec.rtfFromHtml !== undefined)) {
       const found = read.find((entry) => entry.subject === item.subject);
@@ -173,6 +213,28 @@ describe.each(COMMITTED_FIXTURES.map((name) => [name]))('%s', (name) => {
     const contacts = allFolders(expected).flatMap((folder) => folder.items).filter((item) => item.messageClass === 'IPM.Contact');
     expect(otherFiles.filter((file) => file.endsWith('.vcf'))).toHaveLength(contacts.length);
   });
+});
+
+it.each([['japanese'], ['ansi-cp932']] as const)('%s holds HTML mail in all four Japanese charsets, with Japanese names and attachments', (name) => {
+  const spec = committedSpec(name);
+  const mail = allFolders(expectedTree(spec)).flatMap((folder) => folder.items).filter((item) => item.messageClass === 'IPM.Note');
+  for (const codepage of JAPANESE_CHARSETS) {
+    const found = mail.filter((item) => item.spec.html?.codepage === codepage);
+    expect([codepage, found.length > 0]).toEqual([codepage, true]);
+    // Japanese in the subject or the sender's name of the mail of every charset.
+    expect([codepage, found.some((item) => /[\u3000-\u9fff]/.test(item.subject + (item.spec.from?.name ?? '')))]).toEqual([codepage, true]);
+  }
+  // The EUC-JP mail (the charset these fixtures lacked) has a Japanese attachment name too.
+  const eucJp = mail.find((item) => item.spec.html?.codepage === 51932)!;
+  expect(eucJp.attachments.some((attachment) => /[\u3000-\u9fff]/.test(attachment.filename))).toBe(true);
+  // The EUC-JP body holds NEC row 13 (①), an NEC-selected IBM extension (髙) and ～ (U+FF5E), written as
+  // code page 51932 writes them: two bytes each, ～ as A1 C1, never JIS X 0212's 8F A2 B7.
+  const bytes = encodeInCodepage(eucJp.spec.html!.html, 51932);
+  for (const [character, code] of [['①', 'ada1'], ['髙', 'fce2'], ['～', 'a1c1']]) {
+    expect(eucJp.spec.html!.html).toContain(character);
+    expect(bytes.toString('hex')).toContain(code);
+  }
+  expect(bytes.includes(0x8f)).toBe(false);
 });
 
 /** Roles as the PST layer finds them, by folder name just below the top. */

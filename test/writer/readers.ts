@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { isReadProblem, openPst, type PstFolder, type PstMessage, type PstReader } from '../../src/pst/index.js';
+import { isReadProblem, openPst, type PstFolder, type PstMessage } from '../../src/pst/index.js';
 
 export const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
@@ -24,6 +24,10 @@ export interface ReadItem {
   attachments: ReadAttachment[];
   /** readpst: the RTF body it hands out as an attachment named rtf-body.rtf. */
   rtf?: string;
+  /** pffexport -f all: PR_HTML as it wrote it (Message.html), bytes untouched. */
+  htmlBytes?: Buffer;
+  /** readpst: the HTML part, decoded by mailparser in the charset readpst labelled it with. */
+  html?: string;
 }
 
 export interface ReadFolder {
@@ -32,7 +36,19 @@ export interface ReadFolder {
   children: ReadFolder[];
 }
 
-/** Through the project's PST layer: the tree under the IPM subtree, items in contents-table order. */
+/**
+ * Folders of a tree, depth first, each with a key made of its index among its siblings at every level
+ * ('' for the root, '0', '0/2', ...): unlike a path of names, it tells apart two sibling folders with one
+ * name. The PST layer lists folders in the order the writer wrote them, the spec's order.
+ */
+export function keyedFolders<T extends { children: T[] }>(root: T, key = ''): Array<[string, T]> {
+  return [[key, root], ...root.children.flatMap((child, index) => keyedFolders(child, key === '' ? `${index}` : `${key}/${index}`))];
+}
+
+/**
+ * Through the project's PST layer: the tree under the IPM subtree, items in contents-table order.
+ * `messages` is keyed `<folder key>#<position>`, the folder key as keyedFolders() makes it.
+ */
 export function readWithPstLayer(path: string): { root: ReadFolder; messages: Map<string, PstMessage>; problems: unknown[] } {
   const reader = openPst(path);
   const messages = new Map<string, PstMessage>();
@@ -46,7 +62,7 @@ export function readWithPstLayer(path: string): { root: ReadFolder; messages: Ma
         : { filename: attachment.filename, sha256: sha256(attachment.content()) },
     ),
   });
-  const folder = (node: PstFolder, reader: PstReader): ReadFolder => {
+  const folder = (node: PstFolder, key: string): ReadFolder => {
     const items: ReadItem[] = [];
     for (const entry of reader.items(node)) {
       if (isReadProblem(entry)) {
@@ -54,13 +70,15 @@ export function readWithPstLayer(path: string): { root: ReadFolder; messages: Ma
         continue;
       }
       const message = reader.readMessage(entry.nid);
-      messages.set(`${node.path.join('/')}#${items.length}`, message);
+      const messageKey = `${key}#${items.length}`;
+      if (messages.has(messageKey)) throw new Error(`two messages read as ${messageKey}`);
+      messages.set(messageKey, message);
       items.push(item(message));
     }
-    return { name: node.name, items, children: node.children.map((child) => folder(child, reader)) };
+    return { name: node.name, items, children: node.children.map((child, index) => folder(child, key === '' ? `${index}` : `${key}/${index}`)) };
   };
   try {
-    return { root: folder(reader.root, reader), messages, problems };
+    return { root: folder(reader.root, ''), messages, problems };
   } finally {
     reader.close();
   }
@@ -83,6 +101,7 @@ function pffSubject(directory: string): string {
 
 function pffItem(directory: string): ReadItem {
   const bodyFile = join(directory, 'Message.txt');
+  const htmlFile = join(directory, 'Message.html');
   const attachmentsDirectory = join(directory, 'Attachments');
   const attachments: ReadAttachment[] = [];
   if (existsSync(attachmentsDirectory)) {
@@ -97,16 +116,24 @@ function pffItem(directory: string): ReadItem {
       }
     }
   }
-  return { subject: pffSubject(directory), body: existsSync(bodyFile) ? readFileSync(bodyFile, 'utf8') : null, attachments };
+  return {
+    subject: pffSubject(directory),
+    body: existsSync(bodyFile) ? readFileSync(bodyFile, 'utf8') : null,
+    attachments,
+    ...(existsSync(htmlFile) ? { htmlBytes: readFileSync(htmlFile) } : {}),
+  };
 }
 
-/** pffexport -m items: folders as directories (names made safe), items as numbered directories. */
-export function readWithPffexport(path: string, work: string, codepage?: number): ReadFolder {
+/**
+ * pffexport -m items: folders as directories (names made safe), items as numbered directories. With
+ * format 'all', PR_HTML is written too (Message.html, its bytes as stored) besides the text body.
+ */
+export function readWithPffexport(path: string, work: string, codepage?: number, format: 'text' | 'all' = 'text'): ReadFolder {
   const target = join(work, 'pff');
   mkdirSync(work, { recursive: true });
   // -c: the code page of 8-bit strings (ANSI files); pffexport assumes windows-1252 otherwise.
   const codepageOption = codepage ? ['-c', `windows-${codepage}`] : [];
-  execFileSync('pffexport', ['-q', '-m', 'items', '-f', 'text', ...codepageOption, '-t', target, path], { stdio: 'ignore' });
+  execFileSync('pffexport', ['-q', '-m', 'items', '-f', format, ...codepageOption, '-t', target, path], { stdio: 'ignore' });
   const folder = (directory: string, name: string): ReadFolder => {
     const entries = readdirSync(directory).sort();
     return {
@@ -143,6 +170,7 @@ export async function readWithReadpst(path: string, work: string): Promise<{ roo
           subject: parsed.subject ?? '',
           body: parsed.text ?? null,
           rtf: parsed.attachments.find((attachment) => attachment.filename === 'rtf-body.rtf')?.content.toString('latin1'),
+          ...(parsed.html !== false ? { html: parsed.html } : {}),
           attachments: parsed.attachments
             .filter((attachment) => attachment.contentType !== 'message/rfc822' && attachment.filename !== 'rtf-body.rtf')
             .map((attachment) => ({ filename: attachment.filename ?? '', sha256: sha256(attachment.content) })),
