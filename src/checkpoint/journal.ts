@@ -786,16 +786,21 @@ export class Job extends JobView {
     });
   }
 
-  /** Puts failed (and, if asked, skipped) items back to pending for a new run; returns how many. */
-  retry(states: Array<'failed' | 'skipped'> = ['failed']): number {
+  /**
+   * Puts failed (and, if asked, skipped) items back to pending for a new run; returns how many.
+   * `keepSkippedBecause` leaves skipped items whose reason is exactly that one as they are.
+   */
+  retry(states: Array<'failed' | 'skipped'> = ['failed'], options: { keepSkippedBecause?: string } = {}): number {
     return this.write(() => {
       const time = now();
-      const changed = this.journal
-        .statement(
-          `UPDATE items SET state = 'pending', skip_reason = NULL, updated_at = ?
-            WHERE job_id = ? AND state IN (SELECT value FROM json_each(?))`,
-        )
-        .run(time, this.id, JSON.stringify(states)).changes;
+      const update = `UPDATE items SET state = 'pending', skip_reason = NULL, updated_at = ?
+            WHERE job_id = ? AND state IN (SELECT value FROM json_each(?))`;
+      const changed =
+        options.keepSkippedBecause === undefined
+          ? this.journal.statement(update).run(time, this.id, JSON.stringify(states)).changes
+          : this.journal
+              .statement(`${update} AND NOT (state = 'skipped' AND skip_reason = ?)`)
+              .run(time, this.id, JSON.stringify(states), options.keepSkippedBecause).changes;
       this.touch(time);
       return changed;
     });

@@ -22,7 +22,7 @@ import { toTargetError } from '../target/probe.js';
 import { TargetFailure, normalizeMessageId, type StoredAt, type Target, type TargetSession } from '../target/target.js';
 import type { ItemRef, MigrateListener, MigrateSummary } from './events.js';
 import { writeReport } from './report.js';
-import { buildRunPlan, SKIP_WORDS, type RunItem } from './run-plan.js';
+import { ALREADY_ON_SERVER, buildRunPlan, SKIP_WORDS, type RunItem } from './run-plan.js';
 import { PstSource, type RebuiltItem } from './source.js';
 import { Backoff, Pacer } from './throttle.js';
 
@@ -309,8 +309,9 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
     }
 
     // Failed and skipped items get another chance: the reasons are decided anew below, and a failure
-    // may have been the server's passing mood.
-    job.retry(['failed', 'skipped']);
+    // may have been the server's passing mood. Items found on the server stay as they are: sending them
+    // because this run lacks --skip-existing would put a second copy there.
+    job.retry(['failed', 'skipped'], { keepSkippedBecause: ALREADY_ON_SERVER });
     const planResult = job.plan(planned);
     const skippedNow = job.batch(() => skips.filter((skip) => job!.item(skip.nid)?.state === 'pending' && (job!.markSkipped(skip.nid, skip.reason), true)));
     for (const skip of skippedNow) events({ type: 'skipped', item: refOf(runItems.get(skip.nid)!), reason: skip.reason });
@@ -420,10 +421,9 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
             existingByMailbox.set(item.mailbox, existing);
           }
           if ((existing.get(normalizeMessageId(outcome.messageId)) ?? 0) > 0) {
-            const reason = 'already on the server (same Message-ID in the target folder)';
-            job.markSkipped(item.nid, reason);
+            job.markSkipped(item.nid, ALREADY_ON_SERVER);
             summary.skipped += 1;
-            events({ type: 'skipped', item: refOf(item), reason });
+            events({ type: 'skipped', item: refOf(item), reason: ALREADY_ON_SERVER });
             continue;
           }
         }

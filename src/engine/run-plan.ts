@@ -34,6 +34,12 @@ export const SKIP_WORDS: Record<SkipReason, string> = {
   'outside-dates': 'outside the dates of --since / --before',
 };
 
+/**
+ * Why --skip-existing left an item out. Unlike the reasons above, it is a fact about the server, not a
+ * rule of this run: the message is there, so a later run without --skip-existing must not send it again.
+ */
+export const ALREADY_ON_SERVER = 'already on the server (same Message-ID in the target folder)';
+
 export async function buildRunPlan(source: PstSource, selection: SelectionOptions, server: ServerFacts): Promise<RunPlan> {
   const topFolderName = source.store.displayName || 'PST';
   const builder = new PlanBuilder(source.root, selection, server, { topFolderName });

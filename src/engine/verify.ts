@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { openJournal } from '../checkpoint/index.js';
 import type { SelectionOptions, ServerFacts } from '../plan/types.js';
 import { normalizeMessageId, type Target, type TargetSession } from '../target/target.js';
-import { buildRunPlan } from './run-plan.js';
+import { ALREADY_ON_SERVER, buildRunPlan } from './run-plan.js';
 import { PstSource } from './source.js';
 
 export interface VerifyOptions {
@@ -76,7 +76,7 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
         if (view) {
           for (const item of view.items()) {
             if (item.messageId) recorded.set(item.nid, normalizeMessageId(item.messageId));
-            if (item.state === 'skipped' && item.skipReason && !item.skipReason.startsWith('already on the server')) skippedLater.add(item.nid);
+            if (item.state === 'skipped' && item.skipReason && item.skipReason !== ALREADY_ON_SERVER) skippedLater.add(item.nid);
           }
         }
       } finally {

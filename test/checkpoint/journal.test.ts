@@ -139,6 +139,16 @@ describe('item states', () => {
     expect(job.item(2)).toMatchObject({ state: 'pending', skipReason: null });
   });
 
+  test('retry() can leave skipped items of one reason as they are', () => {
+    job.markSkipped(1, 'already on the server');
+    job.markSkipped(2, 'too large');
+    job.markFailed(3, 'refused');
+    expect(job.retry(['failed', 'skipped'], { keepSkippedBecause: 'already on the server' })).toBe(2);
+    expect(job.item(1)).toMatchObject({ state: 'skipped', skipReason: 'already on the server' });
+    expect(job.item(2)!.state).toBe('pending');
+    expect(job.item(3)!.state).toBe('pending');
+  });
+
   test('batch() commits several marks together, or none of them', () => {
     job.markInFlight([1, 2, 3]);
     job.batch(() => {

@@ -168,7 +168,8 @@ test('--skip-existing leaves out what the folder already holds, one query per fo
   const earlier = await migrate(migrateOptions({ pstPath: SAMPLE, target: imapTarget(server.port, user, password), limit: 3, connections: 1 }));
   expect(earlier.sent).toBe(3);
   const events: MigrateEvent[] = [];
-  const result = await migrate(migrateOptions({ pstPath: SAMPLE, target: imapTarget(server.port, user, password), skipExisting: true }), (event) => events.push(event));
+  const options = migrateOptions({ pstPath: SAMPLE, target: imapTarget(server.port, user, password), skipExisting: true });
+  const result = await migrate(options, (event) => events.push(event));
   expect(result).toMatchObject({ status: 'finished', sent: 11, skipped: 3, failed: 0 });
   const skipped = events.filter((event): event is Extract<MigrateEvent, { type: 'skipped' }> => event.type === 'skipped');
   expect(skipped.map((event) => event.reason)).toEqual(Array(3).fill('already on the server (same Message-ID in the target folder)'));
@@ -176,6 +177,14 @@ test('--skip-existing leaves out what the folder already holds, one query per fo
   expect(contents.get('INBOX')).toHaveLength(8);
   expect(contents.get('Sent')).toHaveLength(6);
   for (const ids of contents.values()) expect(duplicates(ids)).toEqual([]);
+
+  // A later run without --skip-existing: what was found on the server is still there, not sent again.
+  const later = await migrate({ ...options, skipExisting: false });
+  expect(later).toMatchObject({ status: 'finished', sent: 0, failed: 0 });
+  const after = await serverContents(server.port, user, PASSWORD);
+  expect(after.get('INBOX')).toHaveLength(8);
+  expect(after.get('Sent')).toHaveLength(6);
+  for (const ids of after.values()) expect(duplicates(ids)).toEqual([]);
 });
 
 test('messages over the size limit are skipped with the reason, listed in the report, and not expected by verify', async () => {
