@@ -27,23 +27,28 @@ export interface ThrottleSettings {
   climbAfter: number;
 }
 
+/** Milliseconds since some fixed moment: Date.now, or a test's own clock. */
+export type Clock = () => number;
+
 class Bucket {
   private tokens: number;
-  private last = Date.now();
+  private last: number;
   private readonly capacity: number;
 
   /** `burst`: what may go at once, at most; a new run starts with that much, not a second's worth. */
   constructor(
     private readonly perSecond: number,
     burst: number,
+    private readonly clock: Clock,
   ) {
     this.capacity = Math.max(burst, perSecond / 5);
     this.tokens = burst;
+    this.last = clock();
   }
 
   /** Milliseconds to wait before `amount` may go; takes it. */
   take(amount: number): number {
-    const now = Date.now();
+    const now = this.clock();
     this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.perSecond);
     this.last = now;
     this.tokens -= amount;
@@ -55,15 +60,20 @@ export class Pacer {
   private readonly messages: Bucket | null;
   private readonly bytes: Bucket | null;
 
-  constructor(settings: Pick<ThrottleSettings, 'rate' | 'bandwidth'>) {
-    this.messages = settings.rate ? new Bucket(settings.rate, 1) : null;
+  constructor(settings: Pick<ThrottleSettings, 'rate' | 'bandwidth'>, clock: Clock = Date.now) {
+    this.messages = settings.rate ? new Bucket(settings.rate, 1, clock) : null;
     // A message bigger than the bucket still goes, after waiting for its bytes.
-    this.bytes = settings.bandwidth ? new Bucket(settings.bandwidth, settings.bandwidth / 5) : null;
+    this.bytes = settings.bandwidth ? new Bucket(settings.bandwidth, settings.bandwidth / 5, clock) : null;
+  }
+
+  /** Milliseconds to wait before one message of `size` bytes may be sent; counts it as sent. */
+  reserve(size: number): number {
+    return Math.max(this.messages?.take(1) ?? 0, this.bytes?.take(size) ?? 0);
   }
 
   /** Waits until one message of `size` bytes may be sent. */
   async take(size: number, signal?: AbortSignal): Promise<void> {
-    const wait = Math.max(this.messages?.take(1) ?? 0, this.bytes?.take(size) ?? 0);
+    const wait = this.reserve(size);
     if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => {});
   }
 }
