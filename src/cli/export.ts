@@ -18,9 +18,10 @@ import { t } from '../i18n/index.js';
 import { rebuildMessage, renderOtherItem } from '../mime/index.js';
 import type { ImapFlag, RebuildWarning } from '../mime/types.js';
 import { decideItem, planFolders, PlanBuilder, type Plan, type SkipReason } from '../plan/index.js';
-import type { SelectionOptions, ServerFacts } from '../plan/types.js';
+import type { SelectionOptions } from '../plan/types.js';
 import { isKnownCodepage } from '../pst/codepage.js';
 import { isReadProblem, openPst, type ItemKind, type PstFolder, type PstReader } from '../pst/index.js';
+import { FOLDER_TREE_FACTS } from '../target/maildir.js';
 import { selectionFromArgs, withSelectionOptions, type SelectionArgs } from './options.js';
 import type { CliIO } from './output.js';
 import { pickFolders } from './pick.js';
@@ -35,18 +36,6 @@ interface ExportArgs extends SelectionArgs {
   'export-other'?: string;
   quiet: boolean;
 }
-
-/** Where a Maildir or .eml tree puts folders: one directory per mailbox segment, INBOX as 'INBOX'. */
-export const EXPORT_FACTS: ServerFacts = {
-  delimiter: '/',
-  specialUse: { inbox: 'INBOX' },
-  mailboxes: {},
-  utf8Accept: true,
-  appendLimit: null,
-  reservedNames: [],
-  maxNameLength: 255,
-  capabilities: [],
-};
 
 export interface ExportProblem {
   folder: string;
@@ -102,7 +91,7 @@ export function exportCommand(io: CliIO, setExitCode: (code: number) => void): C
         let plan = await scanPlan(reader, selection, topFolderName, showProgress, io);
         if (args.pick) {
           selection = await pickFolders(plan, selection);
-          plan = new PlanBuilder(reader.root, selection, EXPORT_FACTS, { topFolderName }).adopt(plan);
+          plan = new PlanBuilder(reader.root, selection, FOLDER_TREE_FACTS, { topFolderName }).adopt(plan);
         }
         const summary = await exportPlan(reader, plan, { outputDir, otherDir, format: args.format, showProgress, io });
         io.stdout.write(`${renderSummary(summary, reader, outputDir, otherDir)}\n`);
@@ -134,7 +123,7 @@ function checkOutputDir(dir: string, option: string): string {
 
 /** Reads every folder's item summaries into a plan against a folder tree on disk, with a bar on a terminal. */
 async function scanPlan(reader: PstReader, selection: SelectionOptions, topFolderName: string, showProgress: boolean, io: CliIO): Promise<Plan> {
-  const builder = new PlanBuilder(reader.root, selection, EXPORT_FACTS, { topFolderName });
+  const builder = new PlanBuilder(reader.root, selection, FOLDER_TREE_FACTS, { topFolderName });
   const folders: PstFolder[] = [];
   const collect = (folder: PstFolder) => {
     folders.push(folder);

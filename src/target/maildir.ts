@@ -62,21 +62,27 @@ function localFailure(error: unknown): TargetFailure {
 
 let deliveries = 0;
 
+/**
+ * What a tree of folders on disk (a Maildir, or `export`'s .eml folders) is as a target: any UTF-8 name,
+ * one directory per mailbox segment, INBOX as 'INBOX', no special-use folders of its own, and names no
+ * longer than file systems take.
+ */
+export const FOLDER_TREE_FACTS: ServerFacts = {
+  delimiter: '/',
+  specialUse: { inbox: 'INBOX' },
+  mailboxes: {},
+  utf8Accept: true,
+  appendLimit: null,
+  reservedNames: [],
+  maxNameLength: 255,
+  capabilities: [],
+};
+
 class MaildirSession implements TargetSession {
   constructor(private readonly root: string) {}
 
   async facts(): Promise<ServerFacts> {
-    // A Maildir tree takes any UTF-8 name and has no special-use folders of its own.
-    return {
-      delimiter: '/',
-      specialUse: { inbox: 'INBOX' },
-      mailboxes: {},
-      utf8Accept: true,
-      appendLimit: null,
-      reservedNames: [],
-      maxNameLength: null,
-      capabilities: [],
-    };
+    return { ...FOLDER_TREE_FACTS, specialUse: { ...FOLDER_TREE_FACTS.specialUse }, mailboxes: {} };
   }
 
   private folderDir(mailbox: string): string {
