@@ -4,8 +4,7 @@
  * state.
  */
 import type { Argv } from 'yargs';
-import { accessToken, defaultCachePath, resolveClientId, tenantFor, type Tenant } from '../auth/oauth.js';
-import { resolvePassword } from '../auth/password.js';
+import type { Tenant } from '../auth/oauth.js';
 import { UsageError } from '../errors.js';
 import { t } from '../i18n/index.js';
 import { parseTargetUrl } from '../target/probe.js';
@@ -70,6 +69,8 @@ export async function resolveConnection(
   const method = args.auth ?? provider.auth;
   let auth: ImapConnectionOptions['auth'];
   if (method === 'oauth2') {
+    // Loaded here, not at start: MSAL is large and a password run never needs it (nor an OAuth2 run the prompt).
+    const { accessToken, defaultCachePath, resolveClientId, tenantFor } = await import('../auth/oauth.js');
     const settings = {
       clientId: await resolveClientId(args['client-id'], io.env),
       tenant: args.tenant ?? tenantFor(user, provider.name),
@@ -77,6 +78,7 @@ export async function resolveConnection(
     };
     auth = { accessToken: await accessToken(settings, user) };
   } else {
+    const { resolvePassword } = await import('../auth/password.js');
     auth = {
       password: await resolvePassword({
         user,
@@ -115,6 +117,8 @@ export async function resolveCredentials(
   const method = args.auth ?? provider.auth;
   let credentials: CredentialSource;
   if (method === 'oauth2') {
+    // Loaded here, not at start: MSAL is large and a password run never needs it (nor an OAuth2 run the prompt).
+    const { accessToken, defaultCachePath, resolveClientId, tenantFor } = await import('../auth/oauth.js');
     const settings = {
       clientId: await resolveClientId(args['client-id'], io.env),
       tenant: args.tenant ?? tenantFor(user, provider.name),
@@ -122,6 +126,7 @@ export async function resolveCredentials(
     };
     credentials = async ({ refresh }) => ({ accessToken: await accessToken(settings, user, { forceRefresh: refresh }) });
   } else {
+    const { resolvePassword } = await import('../auth/password.js');
     const password = await resolvePassword({
       user,
       env: io.env,

@@ -5,14 +5,26 @@
 import yargs from 'yargs';
 import { EXIT, UsageError } from '../errors.js';
 import { detectLanguage, language, setLanguage, t } from '../i18n/index.js';
+import type { CommandModule } from 'yargs';
 import { processIO, reportError, type CliIO } from './output.js';
-import { loginCommand, logoutCommand } from './login.js';
-import { exportCommand } from './export.js';
-import { migrateCommand } from './migrate.js';
-import { planCommand } from './plan.js';
-import { resumeCommand } from './resume.js';
-import { statusCommand } from './status.js';
-import { verifyCommand } from './verify.js';
+
+type CommandFactory = (io: CliIO, setExitCode: (code: number) => void) => CommandModule<object, any>;
+
+/**
+ * The commands, in the order help lists them, each loaded only when needed: a command module imports
+ * its whole stack (the engine and imapflow, MSAL, the MIME builder, better-sqlite3...), so a run loads
+ * the one command it runs, --version none; help and a mistyped command load all of them (help lists them).
+ */
+const COMMANDS: Array<{ name: string; load: () => Promise<CommandFactory> }> = [
+  { name: 'plan', load: async () => (await import('./plan.js')).planCommand },
+  { name: 'export', load: async () => (await import('./export.js')).exportCommand },
+  { name: 'login', load: async () => (await import('./login.js')).loginCommand },
+  { name: 'logout', load: async () => (await import('./login.js')).logoutCommand },
+  { name: 'migrate', load: async () => (await import('./migrate.js')).migrateCommand },
+  { name: 'resume', load: async () => (await import('./resume.js')).resumeCommand },
+  { name: 'status', load: async () => (await import('./status.js')).statusCommand },
+  { name: 'verify', load: async () => (await import('./verify.js')).verifyCommand },
+];
 
 /** Runs the CLI on `argv` (without node and the script) and resolves to the exit code. */
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
@@ -25,6 +37,12 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     exitCode = code;
   };
 
+  // The command named on the line, if any: only its module is loaded (see COMMANDS).
+  const named = commandName(argv);
+  const versionOnly = named === null && argv.includes('--version') && !argv.some((word) => word === '--help' || word === '-h');
+  const wanted = versionOnly ? [] : COMMANDS.filter((entry) => named === null || entry.name === named);
+  const factories = await Promise.all(wanted.map((entry) => entry.load()));
+
   const parser = yargs(argv)
     .scriptName('pst2imap')
     .locale(language())
@@ -32,14 +50,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     .usage(t('cli.usage'))
     .option('lang', { type: 'string', choices: ['en', 'ja'], describe: t('cli.opt.lang') })
     .option('debug', { type: 'boolean', default: false, describe: t('cli.opt.debug') })
-    .command(planCommand(io, setExitCode))
-    .command(exportCommand(io, setExitCode))
-    .command(loginCommand(io, setExitCode))
-    .command(logoutCommand(io, setExitCode))
-    .command(migrateCommand(io, setExitCode))
-    .command(resumeCommand(io, setExitCode))
-    .command(statusCommand(io, setExitCode))
-    .command(verifyCommand(io, setExitCode))
+    .command(factories.map((factory) => factory(io, setExitCode)))
     .demandCommand(1)
     .recommendCommands()
     .strict()
@@ -59,6 +70,25 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
   } catch (error) {
     return reportError(error, io, debug);
   }
+}
+
+/**
+ * The first word that is not an option, when it names a command; null otherwise (no command, or an
+ * unknown one: then every command is loaded, for help and yargs' suggestions). The global options that
+ * take a value (--lang) are skipped with it.
+ */
+function commandName(argv: string[]): string | null {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i];
+    if (word === '--') break;
+    if (word === '--lang') {
+      i += 1;
+      continue;
+    }
+    if (word.startsWith('-')) continue;
+    return COMMANDS.some((entry) => entry.name === word) ? word : null;
+  }
+  return null;
 }
 
 function explicitLanguage(argv: string[]): string | undefined {

@@ -11,7 +11,7 @@ import { t } from '../i18n/index.js';
 import { PlanBuilder, type Plan } from '../plan/index.js';
 import type { SelectionOptions } from '../plan/types.js';
 import { isKnownCodepage } from '../pst/codepage.js';
-import { openPst, type PstFolder } from '../pst/index.js';
+import type { PstFolder } from '../pst/index.js';
 import { ImapTarget } from '../target/imap.js';
 import { MaildirTarget } from '../target/maildir.js';
 import { parseTargetUrl } from '../target/probe.js';
@@ -116,7 +116,9 @@ export function jobOptionsOf(args: MigrateArgs): Record<string, unknown> {
 }
 
 /** The plan the folder list of --pick shows: the provider's facts, the PST read here. */
-function planForPick(pstPath: string, selection: SelectionOptions, provider: Provider, codepage?: number): Plan {
+async function planForPick(pstPath: string, selection: SelectionOptions, provider: Provider, codepage?: number): Promise<Plan> {
+  // The engine reads the PST in its worker thread; the reader is loaded on this thread only for --pick.
+  const { openPst } = await import('../pst/index.js');
   const reader = openPst(pstPath, { codepage });
   try {
     const builder = new PlanBuilder(reader.root, selection, provider.facts, { topFolderName: reader.store.displayName || 'PST' });
@@ -146,7 +148,7 @@ export async function runMigrate(args: MigrateArgs, io: CliIO): Promise<number> 
   let selection = selectionFromArgs(args);
   if (args.pick) {
     if (!(io.stdin.isTTY && io.stderr.isTTY)) throw new UsageError({ problem: t('usage.pickNeedsTty') });
-    selection = await pickFolders(planForPick(args.pst, selection, provider, args.codepage), selection);
+    selection = await pickFolders(await planForPick(args.pst, selection, provider, args.codepage), selection);
   }
   const connections = positiveInteger(args.connections, 'connections') ?? provider.connections;
   const rate = args.rate === undefined ? (args.provider === 'generic' ? null : provider.messagesPerSecond) : parsePositive(args.rate, 'rate');

@@ -1,5 +1,4 @@
 /** `--pick`: tick folders in a checkbox list that shows what each holds. Needs a terminal. */
-import { checkbox } from '@inquirer/prompts';
 import { t } from '../i18n/index.js';
 import { planFolders, type Plan } from '../plan/index.js';
 import type { SelectionOptions } from '../plan/types.js';
@@ -16,6 +15,8 @@ function literalPath(path: string[]): string {
  */
 export async function pickFolders(plan: Plan, selection: SelectionOptions): Promise<SelectionOptions> {
   const folders = [...planFolders(plan.root)].filter((folder) => folder.path.length > 0);
+  // Loaded only when a list is shown: the prompt library is large and most runs never pick.
+  const { checkbox } = await import('@inquirer/prompts');
   const ticked = await checkbox({
     message: t('pick.message'),
     pageSize: 20,

@@ -28,7 +28,10 @@ import { Backoff, Pacer } from './throttle.js';
 
 /** A batch never holds more than this many bytes of messages, whatever --batch says. */
 const MAX_BATCH_BYTES = 64 * 1024 * 1024;
-/** Read-ahead of the PST reader: messages, and bytes (by the PST's own size estimate). */
+/**
+ * Read-ahead of the PST reader: messages, and bytes (by the PST's own size estimate until a message is
+ * rebuilt, by its rebuilt size from then on: base64 makes attachments a third larger than the PST says).
+ */
 const READ_AHEAD_BYTES = 32 * 1024 * 1024;
 
 export interface MigrateOptions {
@@ -78,7 +81,11 @@ interface BatchEntry {
   item: RunItem;
   message: RebuiltItem;
   hash: string;
+  /** message.bytes.length, kept: the bytes themselves are let go once the message is delivered. */
+  size: number;
 }
+
+const NO_BYTES = Buffer.alloc(0);
 
 
 function refOf(item: RunItem): ItemRef {
@@ -138,7 +145,7 @@ class SessionPool {
 /** Reads messages a few ahead of the uploads, in work-list order. */
 class Prefetcher {
   private next = 0;
-  private readonly ahead: Array<{ item: RunItem; outcome: ReturnType<PstSource['read']> }> = [];
+  private readonly ahead: Array<{ item: RunItem; outcome: ReturnType<PstSource['read']>; counted: { bytes: number } }> = [];
   private bytesAhead = 0;
 
   constructor(
@@ -154,7 +161,15 @@ class Prefetcher {
       if (!room) return;
       this.next += 1;
       this.bytesAhead += item.size;
-      this.ahead.push({ item, outcome: this.source.read(item.nid, item.folder.role) });
+      const counted = { bytes: item.size };
+      const outcome = this.source.read(item.nid, item.folder.role);
+      // Once rebuilt, the message counts at its real size (read never rejects).
+      void outcome.then((read) => {
+        const real = read.ok ? read.bytes.length : 0;
+        this.bytesAhead += real - counted.bytes;
+        counted.bytes = real;
+      });
+      this.ahead.push({ item, outcome, counted });
     }
   }
 
@@ -168,7 +183,8 @@ class Prefetcher {
     const head = this.ahead.shift();
     if (!head) return null;
     const outcome = await head.outcome;
-    this.bytesAhead -= head.item.size;
+    this.bytesAhead -= head.counted.bytes;
+    head.counted.bytes = 0;
     this.fill();
     return { item: head.item, outcome };
   }
@@ -431,7 +447,7 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
           currentFolder = item.folder.nid;
           events({ type: 'folder', folder: item.folder.path, mailbox: item.mailbox, messages: work.filter((other) => other.folder.nid === item.folder.nid).length });
         }
-        batch.push({ item, message: outcome, hash: createHash('sha256').update(outcome.bytes).digest('hex') });
+        batch.push({ item, message: outcome, hash: createHash('sha256').update(outcome.bytes).digest('hex'), size: outcome.bytes.length });
         batchBytes += outcome.bytes.length;
       }
       if (batch.length === 0) break;
@@ -444,9 +460,18 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
 
       // Committed before anything is sent: after a crash these are looked up, not sent blindly again.
       job.markInFlight(
-        batch.map(({ item, message, hash }) => ({ nid: item.nid, messageId: message.messageId, contentHash: hash, size: message.bytes.length })),
+        batch.map(({ item, message, hash, size }) => ({ nid: item.nid, messageId: message.messageId, contentHash: hash, size })),
       );
-      const outcomes = await Promise.all(batch.map((entry) => queue.add(() => deliver(entry)) as Promise<DeliveryOutcome>));
+      // Each message's bytes go as soon as its delivery is over (whatever the outcome: one not sent is
+      // read again by a later run), not when the whole batch is.
+      const outcomes = await Promise.all(
+        batch.map((entry) =>
+          (queue.add(() => deliver(entry)) as Promise<DeliveryOutcome>).then((outcome) => {
+            entry.message.bytes = NO_BYTES;
+            return outcome;
+          }),
+        ),
+      );
       const finalJob = job;
       finalJob.batch(() => {
         outcomes.forEach((outcome, index) => {
@@ -468,12 +493,12 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
         });
       });
       outcomes.forEach((outcome, index) => {
-        const { item, message } = batch[index]!;
+        const { item, size } = batch[index]!;
         if (outcome.kind === 'done') {
           if (outcome.recovered) summary.recovered += 1;
           summary.sent += 1;
-          summary.sentBytes += message.bytes.length;
-          events({ type: 'sent', item: refOf(item), size: message.bytes.length, uid: outcome.stored.uid });
+          summary.sentBytes += size;
+          events({ type: 'sent', item: refOf(item), size, uid: outcome.stored.uid });
         } else if (outcome.kind === 'failed') {
           summary.failed += 1;
           events({ type: 'failed', item: refOf(item), reason: outcome.words });

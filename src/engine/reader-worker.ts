@@ -73,8 +73,10 @@ async function handle(request: ToWorker): Promise<void> {
       try {
         const rebuilt = await rebuildMessage(message, { storeFingerprint: reader.store.fingerprint, folderRole: request.folderRole });
         const bytes = new Uint8Array(rebuilt.bytes.buffer, rebuilt.bytes.byteOffset, rebuilt.bytes.byteLength);
-        // Copied into a buffer of its own, which is then moved (not copied again) to the engine.
-        const owned = new Uint8Array(bytes);
+        // Moved (not copied) to the engine. A buffer that owns its whole memory is moved as it is; one
+        // that is a view into a larger or shared block is copied into one of its own first.
+        const ownsAll = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+        const owned = ownsAll ? bytes : new Uint8Array(bytes);
         post(
           {
             type: 'message',
