@@ -3,7 +3,6 @@
  * every user of the machine (`ps`), so `--password VALUE` is refused by the CLI before it gets here.
  */
 import { readFile } from 'node:fs/promises';
-import { password as promptPassword } from '@inquirer/prompts';
 import { UsageError } from '../errors.js';
 import { t } from '../i18n/index.js';
 
@@ -32,6 +31,8 @@ export async function resolvePassword(sources: PasswordSources): Promise<string>
   const fromEnv = sources.env[PASSWORD_VARIABLE];
   if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
   if (sources.interactive) {
+    // Loaded only here: the prompt library weighs some 14 MB, for the runs that ask.
+    const { password: promptPassword } = await import('@inquirer/prompts');
     return promptPassword({ message: `${sources.user}:`, mask: '*' });
   }
   throw new UsageError({ problem: t('usage.noPassword', { user: sources.user }) });
