@@ -59,51 +59,20 @@ export function checkConnectionArgs(args: ConnectionArgs): TargetUrl | null {
   return target;
 }
 
+/** The connection to `target` with credentials for one sign-in (plan --to looks once). */
 export async function resolveConnection(
   target: Extract<TargetUrl, { kind: 'imap' }>,
   args: ConnectionArgs,
   provider: Provider,
   io: CliIO,
 ): Promise<ImapConnectionOptions> {
-  const user = args.user!;
-  const method = args.auth ?? provider.auth;
-  let auth: ImapConnectionOptions['auth'];
-  if (method === 'oauth2') {
-    // Loaded here, not at start: MSAL is large and a password run never needs it (nor an OAuth2 run the prompt).
-    const { accessToken, defaultCachePath, resolveClientId, tenantFor } = await import('../auth/oauth.js');
-    const settings = {
-      clientId: await resolveClientId(args['client-id'], io.env),
-      tenant: args.tenant ?? tenantFor(user, provider.name),
-      cachePath: defaultCachePath(io.env),
-    };
-    auth = { accessToken: await accessToken(settings, user) };
-  } else {
-    const { resolvePassword } = await import('../auth/password.js');
-    auth = {
-      password: await resolvePassword({
-        user,
-        env: io.env,
-        passwordFile: args['password-file'],
-        interactive: Boolean(io.stdin.isTTY && io.stderr.isTTY),
-      }),
-    };
-  }
-  if (args.insecure) io.stderr.write(`pst2imap: ${t('warning', { message: t('warning.insecure', { server: `${target.host}:${target.port}` }) })}\n`);
-  return {
-    host: target.host,
-    port: target.port,
-    secure: target.secure,
-    user,
-    auth,
-    verifyCertificate: !args.insecure,
-    allowPlaintext: args['allow-plaintext'],
-    timeoutMs: 20_000,
-  };
+  const { connection, credentials } = await resolveCredentials(target, args, provider, io);
+  return { ...connection, auth: await credentials({ refresh: false }) };
 }
 
 /**
- * Like resolveConnection, for commands that connect more than once (migrate, verify): the connection
- * settings, and a source of credentials asked at each connect. An OAuth2 token is fetched from the
+ * The connection settings to `target`, and a source of credentials asked at each connect, for commands
+ * that connect more than once (migrate, verify). An OAuth2 token is fetched from the
  * token cache each time (MSAL refreshes it when it has expired, or when `refresh` says the server
  * refused it); a password is asked once and kept in memory only.
  */
@@ -135,7 +104,7 @@ export async function resolveCredentials(
     });
     credentials = async () => ({ password });
   }
-  if (args.insecure) io.stderr.write(`pst2imap: ${t('warning', { message: t('cli.opt.insecure') })}\n`);
+  if (args.insecure) io.stderr.write(`pst2imap: ${t('warning', { message: t('warning.insecure', { server: `${target.host}:${target.port}` }) })}\n`);
   return {
     connection: {
       host: target.host,
