@@ -6,18 +6,13 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Pst2ImapError, type ErrorCode } from '../errors.js';
-import type { ImapFlag, RebuildWarning } from '../mime/types.js';
+import type { RebuiltMessage } from '../mime/types.js';
 import type { FolderRole, MessageSummary, PstFolder, PstStore, ReadProblem } from '../pst/types.js';
 import type { FromWorker, ToWorker, WorkerInput } from './protocol.js';
 
-export interface RebuiltItem {
+/** A rebuilt message, with the item it came from. */
+export interface RebuiltItem extends RebuiltMessage {
   nid: number;
-  bytes: Buffer;
-  flags: ImapFlag[];
-  internalDate: Date | null;
-  messageId: string;
-  messageIdDerived: boolean;
-  warnings: RebuildWarning[];
 }
 
 export type ReadOutcome = ({ ok: true } & RebuiltItem) | { ok: false; nid: number; detail: string };
