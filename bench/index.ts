@@ -309,7 +309,35 @@ async function uploadRun(options: Options, dovecot: DovecotServer, work: string)
   results.notes.push(`upload: pst2imap's own upload (migrate) is measured in the pipeline run on a PST; here the clients push the same ${options.sizeKb} KB messages.`);
 }
 
-async function readpstOnce(input: BenchInput, out: string): Promise<{ seconds: number; messages: number; bytes: number; rss: number | null; code: number | null }> {
+/** One timed run of a tool that writes one file per message. */
+interface ReadOnce {
+  seconds: number;
+  messages: number;
+  bytes: number;
+  rss: number | null;
+  code: number | null;
+}
+
+/** The row of a tool's runs on one input: median time, the first run's counts, the highest peak RSS. */
+function readRowOf(input: BenchInput, tool: string, runs: ReadOnce[]): ReadRow {
+  const seconds = median(runs.map((r) => r.seconds));
+  return {
+    input: input.name,
+    inputBytes: input.bytes,
+    tool,
+    messages: runs[0].messages,
+    outputBytes: runs[0].bytes,
+    seconds,
+    messagesPerSecond: runs[0].messages / seconds,
+    pstMbPerSecond: input.bytes / 1024 / 1024 / seconds,
+    peakRssMb: Math.max(...runs.map((r) => r.rss ?? 0)) / 1024 / 1024,
+    exitCode: runs[0].code,
+    ratio: null,
+    note: '',
+  };
+}
+
+async function readpstOnce(input: BenchInput, out: string): Promise<ReadOnce> {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   const result = await run('readpst', ['-e', '-q', '-te', '-o', out, input.path], { rssEveryMs: 20 });
@@ -317,7 +345,7 @@ async function readpstOnce(input: BenchInput, out: string): Promise<{ seconds: n
   return { seconds: result.seconds, messages: files.count, bytes: files.bytes, rss: result.peakRssBytes, code: result.code };
 }
 
-async function exportOnce(program: Pst2imapCli, input: BenchInput, out: string): Promise<{ seconds: number; messages: number; bytes: number; rss: number | null; code: number | null; stderr: string }> {
+async function exportOnce(program: Pst2imapCli, input: BenchInput, out: string): Promise<ReadOnce & { stderr: string }> {
   rmSync(out, { recursive: true, force: true });
   const result = await run(program.command, [...program.prefix, ...exportArgs(input.path, out)], { cwd: ROOT, rssEveryMs: 50, env: cliEnv('') });
   const files = filesUnder(out);
@@ -337,21 +365,7 @@ async function readRun(options: Options, program: Pst2imapCli, hasExport: boolea
     noteLoad(`read ${input.name}`);
     const rp = [];
     for (let i = 0; i < options.repeat; i++) rp.push(await readpstOnce(input, join(work, 'read-readpst')));
-    const rpSeconds = median(rp.map((r) => r.seconds));
-    const rpRow: ReadRow = {
-      input: input.name,
-      inputBytes: input.bytes,
-      tool: 'readpst -e',
-      messages: rp[0].messages,
-      outputBytes: rp[0].bytes,
-      seconds: rpSeconds,
-      messagesPerSecond: rp[0].messages / rpSeconds,
-      pstMbPerSecond: input.bytes / 1024 / 1024 / rpSeconds,
-      peakRssMb: Math.max(...rp.map((r) => r.rss ?? 0)) / 1024 / 1024,
-      exitCode: rp[0].code,
-      ratio: null,
-      note: '',
-    };
+    const rpRow = readRowOf(input, 'readpst -e', rp);
     rows.push(rpRow);
     if (!hasExport) {
       rows.push({ input: input.name, inputBytes: input.bytes, tool: 'pst2imap export', messages: null, outputBytes: null, seconds: null, messagesPerSecond: null, pstMbPerSecond: null, peakRssMb: null, exitCode: null, ratio: null, note: NOT_AVAILABLE });
@@ -359,21 +373,12 @@ async function readRun(options: Options, program: Pst2imapCli, hasExport: boolea
     }
     const ex = [];
     for (let i = 0; i < options.repeat; i++) ex.push(await exportOnce(program, input, join(work, 'read-export')));
-    const exSeconds = median(ex.map((r) => r.seconds));
     const failed = /Failed \((\d+)\)/.exec(ex[0].stderr + '')?.[1];
     const same = Math.abs(ex[0].messages - rp[0].messages) <= Math.max(1, rp[0].messages * 0.01);
+    const exported = readRowOf(input, 'pst2imap export', ex);
     const exRow: ReadRow = {
-      input: input.name,
-      inputBytes: input.bytes,
-      tool: 'pst2imap export',
-      messages: ex[0].messages,
-      outputBytes: ex[0].bytes,
-      seconds: exSeconds,
-      messagesPerSecond: ex[0].messages / exSeconds,
-      pstMbPerSecond: input.bytes / 1024 / 1024 / exSeconds,
-      peakRssMb: Math.max(...ex.map((r) => r.rss ?? 0)) / 1024 / 1024,
-      exitCode: ex[0].code,
-      ratio: same ? ex[0].messages / exSeconds / (rp[0].messages / rpSeconds) : null,
+      ...exported,
+      ratio: same ? exported.messagesPerSecond! / rpRow.messagesPerSecond! : null,
       note: [
         ex[0].code !== 0 ? `exit ${ex[0].code}` : '',
         failed ? `${failed} items failed` : '',
