@@ -1,15 +1,13 @@
 /**
  * APPEND throughput of IMAP clients, one mailbox per connection:
- * - imapflow as published (the client src/target uses), one `append()` at a time per connection, or every
- *   append of a connection queued at once (what its public API allows);
- * - a bench-only raw client that pipelines APPENDs with non-synchronising literals (RFC 7888 LITERAL+),
- *   as mbsync does: the bound a client can reach over one connection at a given round trip. It is not
- *   the engine; it shows what closing the gap would give.
+ * - imapflow (with the project's install-time patch: LITERAL+ for literals of any size), one `append()`
+ *   at a time per connection: what a client that does not pipeline reaches, one round trip per message;
+ * - pst2imap's own IMAP target (src/target/imap.ts), the sessions `migrate` uploads through, with its
+ *   APPENDs pipelined (up to `depth` unanswered per connection) as mbsync pipelines its own.
  */
-import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ImapFlow } from 'imapflow';
-import compiler from 'imapflow/lib/handler/imap-compiler.js';
+import { ImapTarget } from '../src/target/imap.js';
 import type { MessageSet } from './mail.js';
 
 export interface ImapAccount {
@@ -34,8 +32,9 @@ export interface AppendRun {
   wholeMessagesPerSecond: number;
 }
 
-/** `literal-plus`: sequential, with the one-line change to imapflow described in BENCHMARKS.md. */
-export type ImapflowMode = 'sequential' | 'queued' | 'literal-plus';
+/** `sequential`: one APPEND at a time per connection; `queued`: every APPEND of a connection handed to
+ *  imapflow at once (without the pipelining option imapflow still sends them one at a time). */
+export type ImapflowMode = 'sequential' | 'queued';
 
 function summary(client: string, connections: number, sets: MessageSet[], seconds: number, wholeSeconds: number): AppendRun {
   const messages = sets.reduce((sum, s) => sum + s.count, 0);
@@ -53,37 +52,8 @@ function summary(client: string, connections: number, sets: MessageSet[], second
   };
 }
 
-/**
- * The experiment behind BENCHMARKS.md's note on literals: imapflow's `send()` (dist/esm/imap-flow.js)
- * compiles every command with `literalMinus` only, so a literal over 4096 bytes waits for the server's
- * "+" even when the server offers LITERAL+. This subclass does what that call would do with
- * `literalPlus: this.capabilities.has('LITERAL+')` added, nothing else (no logging, no raw-log
- * classification: bench only). One command is still in flight at a time.
- */
-interface ImapFlowInternals {
-  capabilities: Map<string, unknown>;
-  commandParts: Buffer[];
-  currentRequest: { tag: string; sent?: boolean } | false;
-  write(chunk: Buffer | undefined): void;
-}
-class LiteralPlusImapFlow extends ImapFlow {}
-Object.defineProperty(LiteralPlusImapFlow.prototype, 'send', {
-  value: async function send(this: ImapFlowInternals, data: { tag: string; command: string; attributes?: unknown; options?: { onSend?: () => void } }) {
-    const compiled = compiler(data as Parameters<typeof compiler>[0], {
-      asArray: true,
-      literalPlus: this.capabilities.has('LITERAL+'),
-      literalMinus: this.capabilities.has('LITERAL-') || this.capabilities.has('LITERAL+'),
-    });
-    this.commandParts = compiled;
-    this.write(this.commandParts.shift());
-    if (this.currentRequest && this.currentRequest.tag === data.tag) this.currentRequest.sent = true;
-    data.options?.onSend?.();
-  },
-});
-
-function imapflowClient(account: ImapAccount, literalPlus = false): ImapFlow {
-  const Client = literalPlus ? LiteralPlusImapFlow : ImapFlow;
-  return new Client({
+function imapflowClient(account: ImapAccount): ImapFlow {
+  return new ImapFlow({
     host: account.host,
     port: account.port,
     secure: false,
@@ -99,7 +69,7 @@ function imapflowClient(account: ImapAccount, literalPlus = false): ImapFlow {
  */
 export async function appendWithImapflow(account: ImapAccount, sets: MessageSet[], prefix: string, mode: ImapflowMode): Promise<AppendRun> {
   const whole = performance.now();
-  const clients = sets.map(() => imapflowClient(account, mode === 'literal-plus'));
+  const clients = sets.map(() => imapflowClient(account));
   try {
     await Promise.all(clients.map((c) => c.connect()));
     for (let i = 0; i < sets.length; i++) {
@@ -130,100 +100,35 @@ export async function appendWithImapflow(account: ImapAccount, sets: MessageSet[
   }
 }
 
-/** A line-oriented minimal IMAP session for the bench: tagged answers are awaited by tag. */
-class RawSession {
-  private buffer = '';
-  private readonly waiting = new Map<string, { resolve: (line: string) => void; reject: (error: Error) => void }>();
-  private greeting: Promise<void>;
-  private tagCounter = 0;
-  private failure: Error | null = null;
-
-  constructor(private readonly socket: Socket) {
-    let greeted: () => void = () => undefined;
-    this.greeting = new Promise((resolve) => (greeted = resolve));
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => {
-      this.buffer += chunk.toString('latin1');
-      // Bounded: one pass per complete line in the buffer.
-      for (let at = this.buffer.indexOf('\r\n'); at >= 0; at = this.buffer.indexOf('\r\n')) {
-        const line = this.buffer.slice(0, at);
-        this.buffer = this.buffer.slice(at + 2);
-        if (line.startsWith('* OK') && this.tagCounter === 0) greeted();
-        const tag = line.slice(0, line.indexOf(' '));
-        const waiter = this.waiting.get(tag);
-        if (waiter) {
-          this.waiting.delete(tag);
-          if (/^\S+ OK/i.test(line)) waiter.resolve(line);
-          else waiter.reject(new Error(`server said: ${line}`));
-        }
-      }
-    });
-    const fail = (error: Error): void => {
-      this.failure = error;
-      for (const waiter of this.waiting.values()) waiter.reject(error);
-      this.waiting.clear();
-    };
-    socket.on('error', fail);
-    socket.on('close', () => fail(new Error('connection closed')));
-  }
-
-  ready(): Promise<void> {
-    return this.greeting;
-  }
-
-  /** Writes a command (and its literal, if any) and resolves on its tagged OK. */
-  command(text: string, literal?: Buffer): Promise<string> {
-    if (this.failure) return Promise.reject(this.failure);
-    const tag = `b${++this.tagCounter}`;
-    const answer = new Promise<string>((resolve, reject) => this.waiting.set(tag, { resolve, reject }));
-    if (literal) {
-      this.socket.write(`${tag} ${text} {${literal.length}+}\r\n`);
-      this.socket.write(literal);
-      this.socket.write('\r\n');
-    } else {
-      this.socket.write(`${tag} ${text}\r\n`);
-    }
-    return answer;
-  }
-
-  end(): void {
-    this.socket.end();
-  }
-}
-
-async function rawSession(account: ImapAccount): Promise<RawSession> {
-  const socket = connect({ host: account.host, port: account.port });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('error', reject);
-  });
-  const session = new RawSession(socket);
-  await session.ready();
-  await session.command(`LOGIN "${account.user}" "${account.password}"`);
-  return session;
-}
-
 /**
- * APPENDs pipelined with LITERAL+ (the server must offer it: Dovecot and Outlook.com do), at most
- * `window` unanswered per connection (mbsync's default PipelineDepth is unlimited).
+ * pst2imap's IMAP target, one session (connection) per set, every APPEND of a set handed to it at once:
+ * the session pipelines up to `depth` of them (as the engine's pool lets it). Connecting and creating the
+ * mailboxes happen before the clock starts; the clock stops when the last APPEND is answered.
  */
-export async function appendPipelined(account: ImapAccount, sets: MessageSet[], prefix: string, window: number): Promise<AppendRun> {
+export async function appendWithTarget(account: ImapAccount, sets: MessageSet[], prefix: string, depth: number): Promise<AppendRun> {
   const whole = performance.now();
-  const sessions = await Promise.all(sets.map(() => rawSession(account)));
+  const target = new ImapTarget({
+    connection: { host: account.host, port: account.port, secure: false, user: account.user, verifyCertificate: true, allowPlaintext: false, timeoutMs: 30_000 },
+    credentials: async () => ({ password: account.password }),
+    url: `imap://${account.host}:${account.port}`,
+    storeFlaggedAfterAppend: false,
+    pipelineDepth: depth,
+  });
+  const sessions = await Promise.all(sets.map(() => target.open()));
   try {
     for (let i = 0; i < sets.length; i++) {
-      for (const folder of sets[i].folders.keys()) await sessions[i].command(`CREATE "${prefix}${i}-${folder}"`);
+      for (const folder of sets[i].folders.keys()) await sessions[i].ensureMailbox(`${prefix}${i}-${folder}`);
     }
     const started = performance.now();
     await Promise.all(
       sets.map(async (set, i) => {
         const session = sessions[i];
-        const inFlight = new Set<Promise<string>>();
+        const inFlight = new Set<Promise<unknown>>();
         for (const [folder, messages] of set.folders) {
-          for (const message of messages) {
-            // Bounded: waits for one answer whenever the window is full.
-            if (inFlight.size >= window) await Promise.race(inFlight);
-            const answer = session.command(`APPEND "${prefix}${i}-${folder}" (\\Seen) "01-Jan-2020 00:00:00 +0000"`, message);
+          for (const bytes of messages) {
+            // At most `depth` handed over at once, as the engine's session pool does.
+            if (inFlight.size >= session.depth) await Promise.race(inFlight);
+            const answer = session.append({ mailbox: `${prefix}${i}-${folder}`, bytes, flags: ['\\Seen'], internalDate: new Date(Date.UTC(2020, 0, 1)) });
             inFlight.add(answer);
             void answer.then(
               () => inFlight.delete(answer),
@@ -235,9 +140,9 @@ export async function appendPipelined(account: ImapAccount, sets: MessageSet[], 
       }),
     );
     const now = performance.now();
-    return summary(`raw pipelined LITERAL+ (window ${window})`, sets.length, sets, (now - started) / 1000, (now - whole) / 1000);
+    return summary(`pst2imap target (pipelined, depth ${depth})`, sets.length, sets, (now - started) / 1000, (now - whole) / 1000);
   } finally {
-    for (const session of sessions) session.end();
+    await Promise.all(sessions.map((session) => session.close()));
   }
 }
 

@@ -21,7 +21,8 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startDovecot, type DovecotServer } from '../test/support/dovecot.js';
-import { appendPipelined, appendWithImapflow, countMessages, listMailboxes, type AppendRun, type ImapAccount } from './append.js';
+import { appendWithImapflow, appendWithTarget, countMessages, listMailboxes, type AppendRun, type ImapAccount } from './append.js';
+import { DEFAULT_PIPELINE_DEPTH } from '../src/target/imap.js';
 import { generatedInput, realInputs, type BenchInput } from './inputs.js';
 import { startLatencyProxyProcess, type LatencyProxy } from './latency-proxy.js';
 import { readpstOutputToMaildir, splitSet, syntheticSet, writeMaildir } from './mail.js';
@@ -276,10 +277,8 @@ async function uploadRun(options: Options, dovecot: DovecotServer, work: string)
           found.push({ client: 'mbsync', connections, messages: set.count, bytes: set.bytes, seconds: first.seconds, messagesPerSecond: set.count / first.seconds, mbPerSecond: mb / first.seconds, wholeSeconds: first.seconds, wholeMessagesPerSecond: set.count / first.seconds, rttMs: rtt, measuredRttMs: measured, vsMbsync: 1, boundMessagesPerSecond: bound, vsBound: null, mbsyncNoopSeconds: again.seconds, mbsyncRetries: first.retries });
           const others: AppendRun[] = [];
           others.push(await appendWithImapflow(account, sets, `if-${tag}-`, 'sequential'));
-          if (connections === 1) others.push(await appendWithImapflow(account, sets, `iq-${tag}-`, 'queued'));
-          others.push(await appendWithImapflow(account, sets, `il-${tag}-`, 'literal-plus'));
-          others.push(await appendPipelined(account, sets, `raw-${tag}-`, 128));
-          for (const [prefix, label] of [['if', 'sequential'], ['il', 'literal-plus'], ['raw', 'raw']] as const) {
+          others.push(await appendWithTarget(account, sets, `pt-${tag}-`, DEFAULT_PIPELINE_DEPTH));
+          for (const [prefix, label] of [['if', 'sequential'], ['pt', 'pst2imap target']] as const) {
             const boxes = await listMailboxes(account, `${prefix}-${tag}-`);
             const count = await countMessages(account, boxes);
             if (count !== set.count) throw new Error(`${label} stored ${count} of ${set.count} messages`);

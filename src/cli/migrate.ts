@@ -28,6 +28,7 @@ export interface MigrateArgs extends SelectionArgs, ConnectionArgs {
   provider: ProviderName;
   state?: string;
   connections?: number;
+  pipeline?: number;
   rate?: number;
   bandwidth?: string;
   batch: number;
@@ -46,6 +47,7 @@ export function withRunOptions<T>(yargs: Argv<T>) {
   return yargs
     .option('state', { type: 'string', describe: t('cli.opt.state') })
     .option('connections', { type: 'number', describe: t('cli.opt.connections') })
+    .option('pipeline', { type: 'number', describe: t('cli.opt.pipeline') })
     .option('rate', { type: 'number', describe: t('cli.opt.sendRate') })
     .option('bandwidth', { type: 'string', describe: t('cli.opt.bandwidth') })
     .option('batch', { type: 'number', default: 50, describe: t('cli.opt.batch') })
@@ -85,7 +87,7 @@ export function targetUrlOf(args: { to?: string; provider: ProviderName }): stri
 
 /** The Target of the command line, with credentials asked for as each connection needs them. */
 export async function buildTarget(
-  args: ConnectionArgs & { provider: ProviderName },
+  args: ConnectionArgs & { provider: ProviderName; pipeline?: number },
   provider: Provider,
   io: CliIO,
   commandTimeoutMs?: number,
@@ -99,6 +101,7 @@ export async function buildTarget(
     url: target.url,
     storeFlaggedAfterAppend: provider.dropsFlaggedOnAppend,
     commandTimeoutMs,
+    pipelineDepth: positiveInteger(args.pipeline, 'pipeline') ?? provider.pipeline,
   });
 }
 
@@ -107,7 +110,7 @@ export function jobOptionsOf(args: MigrateArgs): Record<string, unknown> {
   const keep = [
     'folder', 'exclude', 'target-root', 'map', 'special', 'since', 'before', 'max-size', 'codepage',
     'to', 'provider', 'user', 'auth', 'client-id', 'tenant', 'password-file', 'insecure', 'allow-plaintext',
-    'connections', 'rate', 'bandwidth', 'batch', 'limit', 'limit-bytes', 'pause-between-batches', 'skip-existing',
+    'connections', 'pipeline', 'rate', 'bandwidth', 'batch', 'limit', 'limit-bytes', 'pause-between-batches', 'skip-existing',
     'max-attempts', 'report',
   ] as const;
   const stored: Record<string, unknown> = {};

@@ -100,44 +100,88 @@ function emptyCounts(): StateCounts {
 const uidKey = (mailbox: string, at: StoredAt) => `${mailbox}\u0000${at.uidValidity}\u0000${at.uid}`;
 const idKey = (mailbox: string, messageId: string) => `${mailbox}\u0000${normalizeMessageId(messageId)}`;
 
-/** Connections to the target, at most as many as the back-off allows at the moment. */
+/**
+ * Bytes of messages one connection carries at most in its pipeline at once (a single larger message
+ * goes alone): with many large messages outstanding on a slow line, the last would wait for the others
+ * long enough to pass for a stalled server.
+ */
+const PIPELINE_BYTES = 8 * 1024 * 1024;
+
+interface Lease {
+  session: TargetSession;
+  /** Operations using the session now (pipelined appends, or one control operation among them). */
+  users: number;
+  bytes: number;
+}
+
+/**
+ * Connections to the target, at most as many as the back-off allows at the moment, each shared by as
+ * many operations as its pipeline takes (TargetSession.depth). A connection is filled before another is
+ * opened only when the allowance is spent: a new connection goes to the first operation that finds
+ * every open one busy.
+ */
 class SessionPool {
-  private readonly idle: TargetSession[] = [];
-  private open = 0;
+  private readonly leases = new Map<TargetSession, Lease>();
+  private opening = 0;
+  private waiting: Array<() => void> = [];
 
   constructor(
     private readonly target: Target,
     private readonly backoff: Backoff,
   ) {}
 
-  async acquire(): Promise<TargetSession> {
-    const session = this.idle.pop();
-    if (session) return session;
-    this.open += 1;
-    try {
-      return await this.target.open();
-    } catch (error) {
-      this.open -= 1;
-      throw error;
+  /** A session for an operation that puts `bytes` on the wire (0: a control operation). */
+  async acquire(bytes = 0): Promise<TargetSession> {
+    for (;;) {
+      let best: Lease | null = null;
+      for (const lease of this.leases.values()) {
+        const fits = lease.users === 0 || (lease.users < lease.session.depth && lease.bytes + bytes <= PIPELINE_BYTES);
+        if (fits && (!best || lease.users < best.users)) best = lease;
+      }
+      if (best && (best.users === 0 || this.leases.size + this.opening >= this.backoff.connections)) {
+        best.users += 1;
+        best.bytes += bytes;
+        return best.session;
+      }
+      if (this.leases.size + this.opening < this.backoff.connections) {
+        this.opening += 1;
+        try {
+          const session = await this.target.open();
+          this.leases.set(session, { session, users: 1, bytes });
+          return session;
+        } finally {
+          this.opening -= 1;
+          this.wake();
+        }
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
   }
 
-  release(session: TargetSession): void {
-    if (this.open > this.backoff.connections) {
-      this.discard(session);
-      return;
-    }
-    this.idle.push(session);
+  /** The operation is over and the connection is fine. */
+  release(session: TargetSession, bytes = 0): void {
+    const lease = this.leases.get(session);
+    if (!lease) return;
+    lease.users -= 1;
+    lease.bytes -= bytes;
+    if (lease.users === 0 && this.leases.size > this.backoff.connections) this.discard(session);
+    this.wake();
   }
 
+  /** The connection is lost (or stalled): closed, and whoever shares it finds out on its next command. */
   discard(session: TargetSession): void {
-    this.open -= 1;
-    void session.close().catch(() => {});
+    if (this.leases.delete(session)) void session.close().catch(() => {});
+    this.wake();
+  }
+
+  private wake(): void {
+    for (const resolve of this.waiting.splice(0)) resolve();
   }
 
   async closeAll(): Promise<void> {
-    const sessions = this.idle.splice(0);
-    this.open -= sessions.length;
+    const sessions = [...this.leases.keys()];
+    this.leases.clear();
+    this.wake();
     await Promise.all(sessions.map((session) => session.close().catch(() => {})));
   }
 }
@@ -209,11 +253,12 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
       climbAfter: 50,
     },
     (change) => {
-      queue.concurrency = change.connections;
+      queue.concurrency = change.connections * options.target.depth;
       events({ type: 'backoff', state: change.state, connections: change.connections, waitMs: change.waitMs, reason: change.words });
     },
   );
-  const queue = new PQueue({ concurrency: options.connections });
+  // As many deliveries at once as the connections' pipelines hold: the pool shares each connection out.
+  const queue = new PQueue({ concurrency: options.connections * options.target.depth });
   const pool = new SessionPool(options.target, backoff);
   const pacer = new Pacer({ rate: options.rate, bandwidth: options.bandwidth });
   const signal = options.signal;
@@ -546,6 +591,7 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
       let lastWords = '';
       let attempts = 0;
       let throttles = 0;
+      let collateral = 0;
       for (;;) {
         if (fatal || signal?.aborted) {
           return mayBeStored ? { kind: 'unknown', words: lastWords || 'stopped before the answer came' } : { kind: 'not-sent' };
@@ -553,8 +599,9 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
         await backoff.ready(signal);
         if (signal?.aborted && !mayBeStored) return { kind: 'not-sent' };
         let session: TargetSession | null = null;
+        const bytes = message.bytes.length;
         try {
-          session = await pool.acquire();
+          session = await pool.acquire(bytes);
           if (mayBeStored) {
             // The last try may have been stored before the connection went: look before sending again.
             const found = await session.lookUp(item.mailbox, message.messageId);
@@ -562,7 +609,7 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
             if (copy) {
               // Claimed at once: another item of this batch with the same Message-ID must not take it.
               rememberStored(item.mailbox, { ...copy, messageId: message.messageId });
-              pool.release(session);
+              pool.release(session, bytes);
               backoff.success();
               return { kind: 'done', stored: copy, recovered: true };
             }
@@ -571,13 +618,13 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
           await pacer.take(message.bytes.length, signal);
           if (signal?.aborted) {
             // Stopped while waiting for its turn: never sent, so it goes back to pending.
-            pool.release(session);
+            pool.release(session, bytes);
             return { kind: 'not-sent' };
           }
           mayBeStored = true;
           const stored = await session.append({ mailbox: item.mailbox, bytes: message.bytes, flags: message.flags, internalDate: message.internalDate });
           rememberStored(item.mailbox, { ...stored, messageId: message.messageId });
-          pool.release(session);
+          pool.release(session, bytes);
           backoff.success();
           return { kind: 'done', stored, recovered: false };
         } catch (error) {
@@ -592,7 +639,7 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
           if (failure.kind === 'connection') {
             if (session) pool.discard(session);
           } else if (session) {
-            pool.release(session);
+            pool.release(session, bytes);
           }
           if (failure.kind === 'throttled' || failure.kind === 'refused') mayBeStored = false;
           if (failure.kind === 'auth' || failure.kind === 'local') {
@@ -608,8 +655,14 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
             }
             return { kind: 'failed', words: failure.serverWords };
           }
-          attempts += 1;
           if (failure.kind === 'connection') backoff.connectionLost(failure.serverWords);
+          // Lost with an older APPEND still unanswered on the same connection (pipelining): not this
+          // message's attempt, unless it keeps happening.
+          if (failure.collateral && collateral++ < options.maxAttempts * 10) {
+            events({ type: 'retry', item: refOf(item), attempt: attempts + 1, reason: failure.serverWords });
+            continue;
+          }
+          attempts += 1;
           if (attempts >= options.maxAttempts) {
             return mayBeStored ? { kind: 'unknown', words: failure.serverWords } : { kind: 'failed', words: failure.serverWords };
           }

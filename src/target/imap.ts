@@ -35,9 +35,16 @@ export interface ImapTargetOptions {
   storeFlaggedAfterAppend: boolean;
   /** No answer to a command within this time: the connection is given up (a stalled server). */
   commandTimeoutMs?: number;
+  /**
+   * APPENDs sent on a connection without waiting for the answers to the ones before (pipelining), where
+   * the server offers LITERAL+ (RFC 7888); 1: one at a time. Default DEFAULT_PIPELINE_DEPTH.
+   */
+  pipelineDepth?: number;
 }
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
+/** Deep enough that one connection is not bound by the round trip (32 messages per round trip). */
+export const DEFAULT_PIPELINE_DEPTH = 32;
 
 const CONNECTION_CODES = new Set([
   'NoConnection',
@@ -106,10 +113,12 @@ export function classifyImapError(error: unknown, connection: Omit<ImapConnectio
 export class ImapTarget implements Target {
   readonly url: string;
   readonly user: string;
+  readonly depth: number;
 
   constructor(private readonly options: ImapTargetOptions) {
     this.url = options.url;
     this.user = options.connection.user;
+    this.depth = Math.max(1, Math.floor(options.pipelineDepth ?? DEFAULT_PIPELINE_DEPTH));
   }
 
   async open(): Promise<TargetSession> {
@@ -126,11 +135,15 @@ export class ImapTarget implements Target {
       const client = new ImapFlow({
         ...imapFlowOptions(connection),
         socketTimeout: Math.max(this.options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, 10_000),
+        // An option of the install-time patch (patches/imapflow+2.10.2.patch): an APPEND to a mailbox that
+        // is not selected goes out while the ones before still wait for their answers.
+        ...({ pipelineAppends: this.depth > 1 } as object),
       });
       client.on('error', () => {});
       try {
         await withTimeout(client.connect(), this.options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, client);
-        return new ImapSession(client, this.options);
+        // Pipelined APPENDs need non-synchronizing literals: without them each waits for the server's "+".
+        return new ImapSession(client, this.options, client.capabilities.has('LITERAL+') ? this.depth : 1);
       } catch (error) {
         client.close();
         const failure = classifyImapError(error, this.options.connection);
@@ -166,12 +179,34 @@ class ImapSession implements TargetSession {
   private knownMailboxes: Set<string> | null = null;
   private serverFacts: ServerFacts | null = null;
   private readonly timeoutMs: number;
+  /** The work that selects a mailbox, one after another: a SELECT between two others' commands would
+   *  pull the mailbox from under them (pipelined APPENDs go on meanwhile: they need no selection). */
+  private selecting: Promise<void> = Promise.resolve();
+  /** APPENDs sent and not answered yet, by the order they were made in. */
+  private readonly unanswered = new Set<number>();
+  private appendsMade = 0;
+  /** The oldest APPEND unanswered when the connection was lost: the others went down with it. */
+  private oldestAtLoss: number | null = null;
 
   constructor(
     private readonly client: ImapFlow,
     private readonly options: ImapTargetOptions,
+    readonly depth: number,
   ) {
     this.timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  }
+
+  /** `work` with no other selecting work of this session in between. */
+  private async alone<T>(work: () => Promise<T>): Promise<T> {
+    const before = this.selecting;
+    let done!: () => void;
+    this.selecting = new Promise<void>((resolve) => (done = resolve));
+    await before;
+    try {
+      return await work();
+    } finally {
+      done();
+    }
   }
 
   private async run<T>(work: () => Promise<T>): Promise<T> {
@@ -216,30 +251,43 @@ class ImapSession implements TargetSession {
   }
 
   async append(request: AppendRequest): Promise<StoredAt> {
-    const result = await this.run(() =>
-      this.client.append(request.mailbox, request.bytes, request.flags, request.internalDate ?? undefined),
-    );
+    const ticket = ++this.appendsMade;
+    this.unanswered.add(ticket);
+    let result: Awaited<ReturnType<ImapFlow['append']>>;
+    try {
+      result = await this.run(() =>
+        this.client.append(request.mailbox, request.bytes, request.flags, request.internalDate ?? undefined),
+      );
+    } catch (error) {
+      if (!(error instanceof TargetFailure) || error.kind !== 'connection') throw error;
+      // Every APPEND in flight fails with the connection; the first of them to be told fixes the oldest.
+      this.oldestAtLoss ??= Math.min(...this.unanswered);
+      if (this.oldestAtLoss === ticket) throw error;
+      throw new TargetFailure('connection', error.serverWords, { cause: error.cause, code: error.code ?? undefined, collateral: true });
+    } finally {
+      this.unanswered.delete(ticket);
+    }
     if (!result) throw new TargetFailure('connection', 'APPEND was not sent: the connection is not signed in', { code: 'NoConnection' });
     const stored: StoredAt = {
       uidValidity: result.uid && result.uidValidity !== undefined ? Number(result.uidValidity) : null,
       uid: result.uid && result.uidValidity !== undefined ? result.uid : null,
     };
     if (this.options.storeFlaggedAfterAppend && request.flags.includes('\\Flagged') && stored.uid !== null) {
-      await this.run(async () => {
+      await this.alone(() => this.run(async () => {
         await this.client.mailboxOpen(request.mailbox);
         try {
           await this.client.messageFlagsAdd(String(stored.uid), ['\\Flagged'], { uid: true });
         } finally {
           await this.client.mailboxClose();
         }
-      });
+      }));
     }
     return stored;
   }
 
   /** Opens `mailbox` read-only (EXAMINE) for `work`; a mailbox that does not exist holds nothing. */
   private async examine<T>(mailbox: string, empty: T, work: (uidValidity: number) => Promise<T>): Promise<T> {
-    return this.run(async () => {
+    return this.alone(() => this.run(async () => {
       let opened;
       try {
         opened = await this.client.mailboxOpen(mailbox, { readOnly: true });
@@ -253,7 +301,7 @@ class ImapSession implements TargetSession {
         // Left selected, a later APPEND to it would make imapflow guess UIDs from sequence numbers.
         await this.client.mailboxClose();
       }
-    });
+    }));
   }
 
   async lookUp(mailbox: string, messageId: string): Promise<StoredAt[]> {

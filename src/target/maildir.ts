@@ -38,6 +38,8 @@ export function maildirFlags(flags: ImapFlag[]): string {
 export class MaildirTarget implements Target {
   readonly url: string;
   readonly user = '';
+  /** Files are written one at a time: nothing to pipeline. */
+  readonly depth = 1;
   readonly root: string;
 
   constructor(dir: string) {
@@ -79,6 +81,7 @@ export const FOLDER_TREE_FACTS: ServerFacts = {
 };
 
 class MaildirSession implements TargetSession {
+  readonly depth = 1;
   constructor(private readonly root: string) {}
 
   async facts(): Promise<ServerFacts> {

@@ -19,6 +19,8 @@ export interface Provider {
   /** Largest message the server takes, in bytes. */
   messageLimit: number | null;
   connections: number;
+  /** APPENDs in flight per connection where the server offers LITERAL+ (pipelining); 1: none. */
+  pipeline: number;
   /** Messages per second that stay clear of throttling. */
   messagesPerSecond: number;
   /** The server drops \Flagged given with APPEND (Outlook.com does): it is set with STORE afterwards. */
@@ -51,6 +53,8 @@ const outlook: Provider = {
   auth: 'oauth2',
   messageLimit: 35 * 1024 * 1024,
   connections: 2,
+  // Paced at 5 messages a second anyway: a short pipeline covers the round trip across the ocean.
+  pipeline: 8,
   messagesPerSecond: 5,
   dropsFlaggedOnAppend: true,
   facts: outlookFacts,
@@ -69,6 +73,7 @@ export const PROVIDERS: Record<ProviderName, Provider> = {
     auth: 'password',
     messageLimit: null,
     connections: 2,
+    pipeline: 32,
     messagesPerSecond: 10,
     dropsFlaggedOnAppend: false,
     facts: {

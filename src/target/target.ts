@@ -21,6 +21,11 @@ export interface AppendRequest {
 }
 
 export interface TargetSession {
+  /**
+   * How many appends may be outstanding on this session at once: more than one where the session
+   * pipelines them (IMAP with LITERAL+), 1 where each waits for the one before.
+   */
+  readonly depth: number;
   /** What the server advertises: delimiter, special-use folders (by attribute, never by name), limits. */
   facts(): Promise<ServerFacts>;
   /** Creates `mailbox` and any missing parent, and subscribes them; nothing when it exists. */
@@ -41,6 +46,8 @@ export interface Target {
   /** `imaps://host:port` or `maildir:DIR`, without credentials (as the checkpoint store keeps it). */
   readonly url: string;
   readonly user: string;
+  /** The most appends a session of this target may have outstanding at once (see TargetSession.depth). */
+  readonly depth: number;
   /** Opens one connection (signing in with fresh credentials). */
   open(): Promise<TargetSession>;
 }
@@ -76,14 +83,20 @@ export class TargetFailure extends Error {
     readonly kind: FailureKind,
     /** The server's (or the system's) own words, verbatim. */
     readonly serverWords: string,
-    options: { cause?: unknown; retryAfterMs?: number; code?: string } = {},
+    options: { cause?: unknown; retryAfterMs?: number; code?: string; collateral?: boolean } = {},
   ) {
     super(serverWords, { cause: options.cause });
     this.name = 'TargetFailure';
     this.retryAfterMs = options.retryAfterMs ?? null;
     this.code = options.code ?? null;
+    this.collateral = options.collateral ?? false;
   }
 
   readonly retryAfterMs: number | null;
   readonly code: string | null;
+  /**
+   * A lost connection that took this APPEND down with an older one still unanswered on it (pipelining):
+   * the server was busy with that one, so the loss says little about this message.
+   */
+  readonly collateral: boolean;
 }

@@ -70,8 +70,10 @@ test('cut mid-APPEND, answer lost, stalled, throttled, BYE, not connected: all a
   expect(throttled[0]!.reason).toMatch(/Request is throttled\. Suggested Backoff Time: 150 milliseconds/);
   expect(throttled[0]!.connections).toBe(1);
   expect(events.some((event) => event.type === 'backoff' && event.state === 'reconnecting')).toBe(true);
-  // Each loss of connection (cut, lost answer, BYE, stall, not connected) meant a new connection.
-  expect(proxy.connections).toBeGreaterThanOrEqual(6);
+  // A loss of connection (cut, lost answer, BYE, stall, not connected) meant a new connection. With
+  // APPENDs pipelined, faults on the same connection in the same batch go down together: at least one
+  // loss per batch of four here.
+  expect(proxy.connections).toBeGreaterThanOrEqual(2 + 3);
 });
 
 test('a message the server refuses is recorded failed with its words; the job goes on; the next run sends it', async () => {

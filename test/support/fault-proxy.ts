@@ -125,6 +125,7 @@ export async function startFaultProxy(upstreamPort: number, options: { throttleM
     upstream.on('data', (data: Buffer) => fromServer.push(data));
 
     // Client -> server: APPENDs are gathered whole, then passed on or answered here.
+    let severed = false;
     let append: { tag: string; line: string; size: number; parts: Buffer[]; stage: 'literal' | 'rest' } | null = null;
     const decide = (rest: Buffer) => {
       const { tag, line, parts } = append!;
@@ -143,6 +144,8 @@ export async function startFaultProxy(upstreamPort: number, options: { throttleM
           upstream.write(Buffer.concat([forwardedLine, message, rest]));
           return;
         case 'cut':
+          // Nothing the client sends after this reaches the server: the line is down from here on.
+          severed = true;
           upstream.write(Buffer.concat([forwardedLine, message.subarray(0, Math.floor(message.length / 2))]), () => setTimeout(cut, 20));
           return;
         case 'lose-answer':
@@ -166,6 +169,7 @@ export async function startFaultProxy(upstreamPort: number, options: { throttleM
     };
     const fromClient = new Framer(
       (line, literal) => {
+        if (severed) return;
         const text = line.toString('latin1');
         if (append?.stage === 'rest') {
           decide(line);
@@ -180,6 +184,7 @@ export async function startFaultProxy(upstreamPort: number, options: { throttleM
         upstream.write(line);
       },
       (chunk) => {
+        if (severed) return;
         if (append?.stage === 'literal') {
           append.parts.push(Buffer.from(chunk));
           if (append.parts.reduce((sum, part) => sum + part.length, 0) >= append.size) append.stage = 'rest';

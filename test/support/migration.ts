@@ -27,7 +27,7 @@ export function imapTarget(
   port: number,
   user: string,
   credentials: CredentialSource,
-  options: { host?: string; commandTimeoutMs?: number; storeFlaggedAfterAppend?: boolean } = {},
+  options: { host?: string; commandTimeoutMs?: number; storeFlaggedAfterAppend?: boolean; pipelineDepth?: number } = {},
 ): ImapTarget {
   const host = options.host ?? '127.0.0.1';
   return new ImapTarget({
@@ -36,6 +36,7 @@ export function imapTarget(
     url: `imap://${host}:${port}`,
     storeFlaggedAfterAppend: options.storeFlaggedAfterAppend ?? false,
     commandTimeoutMs: options.commandTimeoutMs ?? 5000,
+    pipelineDepth: options.pipelineDepth,
   });
 }
 

@@ -4,47 +4,12 @@
  * install-time patch (patches/imapflow+2.10.2.patch) lets it use non-synchronizing literals of any size.
  * Seen on the wire, between the IMAP target and a real Dovecot, through a recording loopback relay.
  */
-import { createServer, connect, type AddressInfo, type Server } from 'node:net';
 import { imapTarget } from '../support/migration.js';
+import { startRelay } from '../support/relay.js';
 import { startDovecot, type DovecotServer } from '../support/dovecot.js';
 
 const PASSWORD = 'literal-plus';
 let server: DovecotServer;
-
-interface Relay {
-  port: number;
-  /** Everything that passed, in order, with its direction. */
-  traffic: Array<{ toServer: boolean; data: Buffer }>;
-  close(): Promise<void>;
-}
-
-function startRelay(upstreamPort: number): Promise<Relay> {
-  const traffic: Relay['traffic'] = [];
-  const relay: Server = createServer((client) => {
-    const upstream = connect(upstreamPort, '127.0.0.1');
-    client.on('data', (chunk: Buffer) => {
-      traffic.push({ toServer: true, data: chunk });
-      upstream.write(chunk);
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      traffic.push({ toServer: false, data: chunk });
-      client.write(chunk);
-    });
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-  });
-  return new Promise((resolve) =>
-    relay.listen(0, '127.0.0.1', () =>
-      resolve({
-        port: (relay.address() as AddressInfo).port,
-        traffic,
-        close: () => new Promise<void>((done) => relay.close(() => done())),
-      }),
-    ),
-  );
-}
 
 beforeAll(async () => {
   server = await startDovecot({ users: { alice: PASSWORD } });

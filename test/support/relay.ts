@@ -1,0 +1,40 @@
+/**
+ * A loopback relay that passes IMAP traffic through unchanged and records it, in order, with its
+ * direction: to see on the wire what a client sent and when the server answered.
+ */
+import { createServer, connect, type AddressInfo, type Server } from 'node:net';
+
+export interface Relay {
+  port: number;
+  /** Everything that passed, in order, with its direction. */
+  traffic: Array<{ toServer: boolean; data: Buffer }>;
+  close(): Promise<void>;
+}
+
+export function startRelay(upstreamPort: number): Promise<Relay> {
+  const traffic: Relay['traffic'] = [];
+  const relay: Server = createServer((client) => {
+    const upstream = connect(upstreamPort, '127.0.0.1');
+    client.on('data', (chunk: Buffer) => {
+      traffic.push({ toServer: true, data: chunk });
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      traffic.push({ toServer: false, data: chunk });
+      client.write(chunk);
+    });
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  return new Promise((resolve) =>
+    relay.listen(0, '127.0.0.1', () =>
+      resolve({
+        port: (relay.address() as AddressInfo).port,
+        traffic,
+        close: () => new Promise<void>((done) => relay.close(() => done())),
+      }),
+    ),
+  );
+}

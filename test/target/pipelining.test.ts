@@ -1,0 +1,159 @@
+/**
+ * Pipelined APPENDs: where the server offers LITERAL+, an IMAP session sends the next APPEND without
+ * waiting for the answer to the one before (the install-time patch of imapflow, client option
+ * `pipelineAppends`), matches each answer to its message by tag, and keeps the commands that select a
+ * mailbox (the look-ups) apart from each other. Seen on the wire through a recording relay, against a
+ * real Dovecot; a fault proxy cuts a connection with several APPENDs in flight.
+ */
+import { createHash } from 'node:crypto';
+import { ImapFlow } from 'imapflow';
+import { startDovecot, type DovecotServer } from '../support/dovecot.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
+import { imapTarget } from '../support/migration.js';
+import { startRelay, type Relay } from '../support/relay.js';
+import { TargetFailure, type StoredAt } from '../../src/target/target.js';
+
+const PASSWORD = 'pipelining';
+const password = async () => ({ password: PASSWORD });
+let server: DovecotServer;
+
+beforeAll(async () => {
+  server = await startDovecot({ users: { alice: PASSWORD, bob: PASSWORD, carol: PASSWORD, dave: PASSWORD } });
+});
+afterAll(() => server.stop());
+
+function message(n: number, size = 6000): Buffer {
+  const head = `From: a@example.com\r\nTo: alice@example.com\r\nSubject: message ${n}\r\nMessage-ID: <pipe-${n}@example.com>\r\n\r\n`;
+  const line = `${String(n).padStart(4, '0')} ${'x'.repeat(70)}\r\n`;
+  return Buffer.from(head + line.repeat(Math.ceil(size / line.length)));
+}
+
+/** Client lines of the traffic, with for each the number of tagged APPEND answers seen before it. */
+function appendsBeforeAnswers(relay: Relay): number[] {
+  let answered = 0;
+  const sentBeforeAnswer: number[] = [];
+  let sent = 0;
+  for (const part of relay.traffic) {
+    const text = part.data.toString('latin1');
+    if (part.toServer) {
+      for (const line of text.split('\r\n')) if (/^\S+ APPEND /i.test(line)) sent += 1;
+    } else {
+      for (const line of text.split('\r\n')) {
+        if (/^\S+ OK \[APPENDUID /.test(line)) {
+          answered += 1;
+          sentBeforeAnswer.push(sent);
+        }
+      }
+    }
+  }
+  expect(answered).toBeGreaterThan(0);
+  return sentBeforeAnswer;
+}
+
+async function storedBytes(user: string, mailbox: string): Promise<Map<number, string>> {
+  const client = new ImapFlow({ host: '127.0.0.1', port: server.port, secure: false, auth: { user, pass: PASSWORD }, logger: false });
+  await client.connect();
+  const sums = new Map<number, string>();
+  try {
+    const lock = await client.getMailboxLock(mailbox, { readOnly: true });
+    try {
+      for await (const fetched of client.fetch('1:*', { uid: true, source: true })) {
+        sums.set(fetched.uid, createHash('sha256').update(fetched.source!).digest('hex'));
+      }
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await client.logout();
+  }
+  return sums;
+}
+
+test('twenty APPENDs on one connection go out before their answers; each answer finds its message', async () => {
+  const relay = await startRelay(server.port);
+  const session = await imapTarget(relay.port, 'alice', password, { pipelineDepth: 32 }).open();
+  const messages = Array.from({ length: 20 }, (_, n) => message(n));
+  let stored: StoredAt[];
+  try {
+    expect(session.depth).toBe(32);
+    stored = await Promise.all(messages.map((bytes) => session.append({ mailbox: 'INBOX', bytes, flags: ['\\Seen'], internalDate: null })));
+  } finally {
+    await session.close();
+    await relay.close();
+  }
+  // On the wire: more than one APPEND was out before the first answer came (here, most of them).
+  const before = appendsBeforeAnswers(relay);
+  expect(before[0]).toBeGreaterThan(1);
+  expect(Math.max(...before)).toBe(20);
+  // Each message got its own UID, and under its UID the server holds that very message.
+  const uids = stored.map((at) => at.uid);
+  expect(new Set(uids).size).toBe(20);
+  const onServer = await storedBytes('alice', 'INBOX');
+  expect(onServer.size).toBe(20);
+  stored.forEach((at, n) => expect(onServer.get(at.uid!)).toBe(createHash('sha256').update(messages[n]!).digest('hex')));
+});
+
+test('with a depth of 1, each APPEND waits for the answer to the one before', async () => {
+  const relay = await startRelay(server.port);
+  const session = await imapTarget(relay.port, 'bob', password, { pipelineDepth: 1 }).open();
+  try {
+    expect(session.depth).toBe(1);
+    await Promise.all(Array.from({ length: 5 }, (_, n) => session.append({ mailbox: 'INBOX', bytes: message(n), flags: [], internalDate: null })));
+  } finally {
+    await session.close();
+    await relay.close();
+  }
+  expect(appendsBeforeAnswers(relay)).toEqual([1, 2, 3, 4, 5]);
+});
+
+test('look-ups among pipelined APPENDs on the same connection each find what they look for', async () => {
+  const session = await imapTarget(server.port, 'carol', password).open();
+  try {
+    await session.ensureMailbox('Archive/2019');
+    const first = await Promise.all([0, 1, 2].map((n) => session.append({ mailbox: 'Archive/2019', bytes: message(n), flags: [], internalDate: null })));
+    // Appends to two mailboxes and look-ups in both, all at once: a SELECT between another look-up's
+    // SELECT and its SEARCH would make that search run in the wrong mailbox, or in none.
+    const work: Array<Promise<unknown>> = [];
+    for (let n = 3; n < 15; n++) {
+      work.push(session.append({ mailbox: n % 2 ? 'INBOX' : 'Archive/2019', bytes: message(n), flags: [], internalDate: null }));
+      if (n % 3 === 0) work.push(session.lookUp('Archive/2019', `<pipe-${n % 3}@example.com>`));
+      if (n % 3 === 1) work.push(session.lookUp('INBOX', '<pipe-1@example.com>'));
+    }
+    const results = await Promise.all(work);
+    const lookUps = results.filter((result): result is StoredAt[] => Array.isArray(result));
+    expect(lookUps).toHaveLength(8);
+    for (const found of lookUps) {
+      // <pipe-0@...> is in Archive/2019 (first[0]); INBOX never gets <pipe-1@...> (odd n above 2 only).
+      expect(found.length === 0 || (found.length === 1 && found[0]!.uid === first[0]!.uid)).toBe(true);
+    }
+    expect(lookUps.filter((found) => found.length === 1)).toHaveLength(4);
+    expect(await session.messageIds('Archive/2019')).toEqual(
+      new Map([0, 1, 2, 4, 6, 8, 10, 12, 14].map((n) => [`pipe-${n}@example.com`, 1])),
+    );
+  } finally {
+    await session.close();
+  }
+});
+
+test('a connection cut with APPENDs in flight fails them all; only the oldest counts as its own loss', async () => {
+  const proxy = await startFaultProxy(server.port);
+  proxy.faults = new Map([[3, 'cut']]);
+  const session = await imapTarget(proxy.port, 'dave', password, { pipelineDepth: 32 }).open();
+  try {
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, n) => session.append({ mailbox: 'INBOX', bytes: message(n, 30_000), flags: [], internalDate: null })),
+    );
+    const failed = outcomes.flatMap((outcome, n) => (outcome.status === 'rejected' ? [{ n, reason: outcome.reason as unknown }] : []));
+    // The cut one (the third) and every one after it failed with the connection; those before may have
+    // been answered before the cut.
+    expect(failed.map(({ n }) => n)).toEqual(expect.arrayContaining([2, 3, 4, 5, 6, 7]));
+    for (const { reason } of failed) {
+      expect(reason).toBeInstanceOf(TargetFailure);
+      expect((reason as TargetFailure).kind).toBe('connection');
+    }
+    expect(failed.filter(({ reason }) => !(reason as TargetFailure).collateral).map(({ n }) => n)).toEqual([failed[0]!.n]);
+  } finally {
+    await session.close();
+    await proxy.close();
+  }
+});
