@@ -258,6 +258,8 @@ class ProgressView {
   private done = 0;
   private bytes = 0;
   private folderDone = 0;
+  /** The folder the folder bar counts (its path joined with /). */
+  private folder = '';
   private readonly started = Date.now();
   private state = '';
 
@@ -290,6 +292,7 @@ class ProgressView {
         return;
       case 'folder':
         this.folderDone = 0;
+        this.folder = event.folder.join('/');
         if (this.bars) {
           this.folderBar?.stop();
           if (this.folderBar) this.bars.remove(this.folderBar);
@@ -304,7 +307,8 @@ class ProgressView {
         if (event.type === 'sent') this.bytes += event.size;
         if (event.type === 'failed') this.log(t('migrate.itemFailed', { folder: event.item.folder.join('/'), subject: event.item.subject, reason: event.reason }));
         this.done += 1;
-        this.folderDone += 1;
+        // The next folder's batch may already be out while the last answers of this one come in.
+        if (event.item.folder.join('/') === this.folder) this.folderDone += 1;
         this.update();
         return;
       case 'backoff':

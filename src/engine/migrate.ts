@@ -134,7 +134,13 @@ class SessionPool {
   async acquire(bytes = 0): Promise<TargetSession> {
     for (;;) {
       let best: Lease | null = null;
-      for (const lease of this.leases.values()) {
+      for (const lease of [...this.leases.values()]) {
+        // Lost meanwhile (whoever was using it finds out on its own): not handed out again.
+        if (!lease.session.usable) {
+          this.leases.delete(lease.session);
+          void lease.session.close().catch(() => {});
+          continue;
+        }
         const fits = lease.users === 0 || (lease.users < lease.session.depth && lease.bytes + bytes <= PIPELINE_BYTES);
         if (fits && (!best || lease.users < best.users)) best = lease;
       }
@@ -276,6 +282,8 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
   };
   const runItems = new Map<number, RunItem>();
   let fatal: unknown = null;
+  /** Batches sent whose outcomes are not recorded yet, oldest first. */
+  const unrecorded: Array<Promise<void>> = [];
 
   /** A control operation (create a folder, look up) on some connection, retried through back-offs. */
   async function withSession<T>(work: (session: TargetSession) => Promise<T>, connectionAttempts = options.maxAttempts * 2): Promise<T> {
@@ -442,6 +450,8 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
     let currentFolder: number | null = null;
     let batchNumber = 0;
     let stopReason: 'signal' | 'limit' | null = null;
+    /** What the batches being sent hold, for --limit: they count as sent until their answers say otherwise. */
+    const sending = { count: 0, bytes: 0 };
 
     for (;;) {
       if (signal?.aborted) {
@@ -454,8 +464,8 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
       while (batch.length < options.batchSize && batchBytes < MAX_BATCH_BYTES && !signal?.aborted) {
         const next = prefetcher.peek();
         if (!next) break;
-        const planned = summary.sent + batch.length;
-        const plannedBytes = summary.sentBytes + batchBytes;
+        const planned = summary.sent + sending.count + batch.length;
+        const plannedBytes = summary.sentBytes + sending.bytes + batchBytes;
         if ((options.limit !== null && planned >= options.limit) || (options.limitBytes !== null && planned > 0 && plannedBytes + next.size > options.limitBytes)) {
           stopReason = 'limit';
           break;
@@ -507,6 +517,60 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
       job.markInFlight(
         batch.map(({ item, message, hash, size }) => ({ nid: item.nid, messageId: message.messageId, contentHash: hash, size })),
       );
+      // The next batch is gathered and sent while the last answers of this one come in: the connections'
+      // pipelines do not run dry at each batch's end. Batches are recorded in order, each when all its
+      // answers are in; at most two are out at once.
+      sending.count += batch.length;
+      sending.bytes += batchBytes;
+      const previous = unrecorded.at(-1) ?? Promise.resolve();
+      const recorded = sendBatch(batch, batchBytes, previous);
+      recorded.catch(() => {});
+      unrecorded.push(recorded);
+      while (unrecorded.length >= 2 || (unrecorded.length > 0 && (stopReason || options.pauseBetweenBatchesMs > 0))) {
+        await unrecorded[0];
+        unrecorded.shift();
+      }
+      if (fatal) throw fatal;
+      if (stopReason) break;
+      if (options.pauseBetweenBatchesMs > 0 && prefetcher.peek() && !signal?.aborted) {
+        events({ type: 'pause', ms: options.pauseBetweenBatchesMs });
+        await sleep(options.pauseBetweenBatchesMs, undefined, { signal }).catch(() => {});
+      }
+    }
+
+    // The batches still out are answered and recorded before the run ends.
+    while (unrecorded.length > 0) {
+      await unrecorded[0];
+      unrecorded.shift();
+    }
+    if (fatal) throw fatal;
+    if (stopReason === null && signal?.aborted) stopReason = 'signal';
+    if (stopReason) events({ type: 'stopping', reason: stopReason });
+    let remaining = 0;
+    for (const item of job.items({ state: ['pending', 'in_flight'] })) if (runItems.has(item.nid)) remaining += 1;
+    summary.remaining = remaining;
+    if (stopReason === 'signal') summary.status = 'interrupted';
+    else if (remaining > 0) summary.status = stopReason === 'limit' ? 'limit' : 'interrupted';
+    else {
+      summary.status = 'finished';
+      job.finish();
+    }
+    summary.totals = job.totals();
+    if (options.reportDir !== null) {
+      summary.reportFiles = writeReport({
+        dir: options.reportDir ?? `${dirname(journal.path)}/reports`,
+        job,
+        summary,
+        items: runItems,
+        pstPath: source.store.path,
+        target: `${options.target.url}${options.target.user ? ` (${options.target.user})` : ''}`,
+      });
+    }
+    events({ type: 'finished', result: summary });
+    return summary;
+
+    /** Sends a batch marked in flight, then records what became of each message (after `previous`). */
+    async function sendBatch(batch: BatchEntry[], batchBytes: number, previous: Promise<void>): Promise<void> {
       // Each message's bytes go as soon as its delivery is over (whatever the outcome: one not sent is
       // read again by a later run), not when the whole batch is.
       const outcomes = await Promise.all(
@@ -517,7 +581,10 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
           }),
         ),
       );
-      const finalJob = job;
+      await previous;
+      sending.count -= batch.length;
+      sending.bytes -= batchBytes;
+      const finalJob = job!;
       finalJob.batch(() => {
         outcomes.forEach((outcome, index) => {
           const { item } = batch[index]!;
@@ -551,38 +618,7 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
       });
       batchNumber += 1;
       events({ type: 'batch', number: batchNumber, sent: summary.sent, sentBytes: summary.sentBytes });
-      if (fatal) throw fatal;
-      if (stopReason) break;
-      if (options.pauseBetweenBatchesMs > 0 && prefetcher.peek() && !signal?.aborted) {
-        events({ type: 'pause', ms: options.pauseBetweenBatchesMs });
-        await sleep(options.pauseBetweenBatchesMs, undefined, { signal }).catch(() => {});
-      }
     }
-
-    if (stopReason === null && signal?.aborted) stopReason = 'signal';
-    if (stopReason) events({ type: 'stopping', reason: stopReason });
-    let remaining = 0;
-    for (const item of job.items({ state: ['pending', 'in_flight'] })) if (runItems.has(item.nid)) remaining += 1;
-    summary.remaining = remaining;
-    if (stopReason === 'signal') summary.status = 'interrupted';
-    else if (remaining > 0) summary.status = stopReason === 'limit' ? 'limit' : 'interrupted';
-    else {
-      summary.status = 'finished';
-      job.finish();
-    }
-    summary.totals = job.totals();
-    if (options.reportDir !== null) {
-      summary.reportFiles = writeReport({
-        dir: options.reportDir ?? `${dirname(journal.path)}/reports`,
-        job,
-        summary,
-        items: runItems,
-        pstPath: source.store.path,
-        target: `${options.target.url}${options.target.user ? ` (${options.target.user})` : ''}`,
-      });
-    }
-    events({ type: 'finished', result: summary });
-    return summary;
 
     /** Sends one message, through throttling, lost connections and refusals; never throws. */
     async function deliver(entry: BatchEntry): Promise<DeliveryOutcome> {
@@ -600,6 +636,8 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
         if (signal?.aborted && !mayBeStored) return { kind: 'not-sent' };
         let session: TargetSession | null = null;
         const bytes = message.bytes.length;
+        /** Whether what failed, if anything does, is this attempt's APPEND (not the look-up before it). */
+        let appending = false;
         try {
           session = await pool.acquire(bytes);
           if (mayBeStored) {
@@ -622,6 +660,7 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
             return { kind: 'not-sent' };
           }
           mayBeStored = true;
+          appending = true;
           const stored = await session.append({ mailbox: item.mailbox, bytes: message.bytes, flags: message.flags, internalDate: message.internalDate });
           rememberStored(item.mailbox, { ...stored, messageId: message.messageId });
           pool.release(session, bytes);
@@ -641,7 +680,8 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
           } else if (session) {
             pool.release(session, bytes);
           }
-          if (failure.kind === 'throttled' || failure.kind === 'refused') mayBeStored = false;
+          // A look-up that failed leaves the question open: the message may still be on the server.
+          if (appending && (failure.kind === 'throttled' || failure.kind === 'refused' || failure.unsent)) mayBeStored = false;
           if (failure.kind === 'auth' || failure.kind === 'local') {
             fatal ??= fatalOf(failure);
             return mayBeStored ? { kind: 'unknown', words: lastWords } : { kind: 'not-sent' };
@@ -656,9 +696,10 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
             return { kind: 'failed', words: failure.serverWords };
           }
           if (failure.kind === 'connection') backoff.connectionLost(failure.serverWords);
-          // Lost with an older APPEND still unanswered on the same connection (pipelining): not this
-          // message's attempt, unless it keeps happening.
-          if (failure.collateral && collateral++ < options.maxAttempts * 10) {
+          // Lost before its APPEND left, during the look-up, or with other APPENDs unanswered on the same
+          // connection (pipelining): not this message's attempt, unless it keeps happening.
+          const notItsOwn = failure.collateral || failure.unsent || (!appending && failure.kind === 'connection');
+          if (notItsOwn && collateral++ < options.maxAttempts * 10) {
             events({ type: 'retry', item: refOf(item), attempt: attempts + 1, reason: failure.serverWords });
             continue;
           }
@@ -675,6 +716,8 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
     events({ type: 'stopping', reason: 'error' });
     throw error;
   } finally {
+    // A run stopped by an error still records what the batches out meanwhile became, when it can.
+    await Promise.allSettled(unrecorded);
     queue.clear();
     await queue.onIdle().catch(() => {});
     await pool.closeAll();

@@ -159,6 +159,17 @@ export class ImapTarget implements Target {
   }
 }
 
+/**
+ * Whether EXAMINE failed because the mailbox does not exist (RFC 5530 NONEXISTENT, or the server's words
+ * say so): any other refusal (a busy or locked mailbox) says nothing of what it holds.
+ */
+function isNonexistent(error: unknown): boolean {
+  const failure = error as { responseStatus?: string; serverResponseCode?: string; responseText?: string };
+  if (failure.responseStatus !== 'NO') return false;
+  if (failure.serverResponseCode?.toUpperCase() === 'NONEXISTENT') return true;
+  return /\b(does not exist|doesn't exist|not found|no such|unknown mailbox)\b/i.test(failure.responseText ?? '');
+}
+
 /** Rejects when `promise` has not settled in `ms`, closing the connection (a stalled server). */
 async function withTimeout<T>(promise: Promise<T>, ms: number, client: ImapFlow): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -185,8 +196,11 @@ class ImapSession implements TargetSession {
   /** APPENDs sent and not answered yet, by the order they were made in. */
   private readonly unanswered = new Set<number>();
   private appendsMade = 0;
-  /** The oldest APPEND unanswered when the connection was lost: the others went down with it. */
-  private oldestAtLoss: number | null = null;
+  /**
+   * The APPEND the loss of the connection is put down to: the one that was alone in flight then; 0 when
+   * several were (which of them the server was busy with, if any, cannot be told).
+   */
+  private blamedForLoss: number | null = null;
 
   constructor(
     private readonly client: ImapFlow,
@@ -209,8 +223,12 @@ class ImapSession implements TargetSession {
     }
   }
 
+  get usable(): boolean {
+    return this.client.usable;
+  }
+
   private async run<T>(work: () => Promise<T>): Promise<T> {
-    if (!this.client.usable) throw new TargetFailure('connection', 'the connection is closed', { code: 'NoConnection' });
+    if (!this.client.usable) throw new TargetFailure('connection', 'the connection is closed', { code: 'NoConnection', unsent: true });
     try {
       return await withTimeout(work(), this.timeoutMs, this.client);
     } catch (error) {
@@ -259,10 +277,10 @@ class ImapSession implements TargetSession {
         this.client.append(request.mailbox, request.bytes, request.flags, request.internalDate ?? undefined),
       );
     } catch (error) {
-      if (!(error instanceof TargetFailure) || error.kind !== 'connection') throw error;
-      // Every APPEND in flight fails with the connection; the first of them to be told fixes the oldest.
-      this.oldestAtLoss ??= Math.min(...this.unanswered);
-      if (this.oldestAtLoss === ticket) throw error;
+      if (!(error instanceof TargetFailure) || error.kind !== 'connection' || error.unsent) throw error;
+      // Every APPEND in flight fails with the connection; the first of them to be told decides the blame.
+      this.blamedForLoss ??= this.unanswered.size === 1 ? ticket : 0;
+      if (this.blamedForLoss === ticket) throw error;
       throw new TargetFailure('connection', error.serverWords, { cause: error.cause, code: error.code ?? undefined, collateral: true });
     } finally {
       this.unanswered.delete(ticket);
@@ -292,7 +310,7 @@ class ImapSession implements TargetSession {
       try {
         opened = await this.client.mailboxOpen(mailbox, { readOnly: true });
       } catch (error) {
-        if ((error as { responseStatus?: string }).responseStatus === 'NO') return empty;
+        if (isNonexistent(error)) return empty;
         throw error;
       }
       try {
@@ -308,7 +326,10 @@ class ImapSession implements TargetSession {
     const wanted = normalizeMessageId(messageId);
     return this.examine(mailbox, [] as StoredAt[], async (uidValidity) => {
       const uids = await this.client.search({ header: { 'message-id': `<${wanted}>` } }, { uid: true });
-      if (!uids || uids.length === 0) return [];
+      // imapflow answers a refused SEARCH with false (and one it could not send with nothing): that is no
+      // answer, not "none there", which would have the message sent a second time.
+      if (!uids) throw new TargetFailure('refused', `SEARCH in ${mailbox} was refused`, { code: 'SEARCH' });
+      if (uids.length === 0) return [];
       // SEARCH HEADER matches substrings (RFC 3501 6.4.4): the header itself is compared exactly.
       const exact: StoredAt[] = [];
       for await (const message of this.client.fetch(uids, { uid: true, headers: ['message-id'] }, { uid: true })) {

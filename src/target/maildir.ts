@@ -82,6 +82,7 @@ export const FOLDER_TREE_FACTS: ServerFacts = {
 
 class MaildirSession implements TargetSession {
   readonly depth = 1;
+  readonly usable = true;
   constructor(private readonly root: string) {}
 
   async facts(): Promise<ServerFacts> {

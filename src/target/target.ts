@@ -26,6 +26,8 @@ export interface TargetSession {
    * pipelines them (IMAP with LITERAL+), 1 where each waits for the one before.
    */
   readonly depth: number;
+  /** False once the connection is known to be lost: nothing more goes through this session. */
+  readonly usable: boolean;
   /** What the server advertises: delimiter, special-use folders (by attribute, never by name), limits. */
   facts(): Promise<ServerFacts>;
   /** Creates `mailbox` and any missing parent, and subscribes them; nothing when it exists. */
@@ -83,20 +85,23 @@ export class TargetFailure extends Error {
     readonly kind: FailureKind,
     /** The server's (or the system's) own words, verbatim. */
     readonly serverWords: string,
-    options: { cause?: unknown; retryAfterMs?: number; code?: string; collateral?: boolean } = {},
+    options: { cause?: unknown; retryAfterMs?: number; code?: string; collateral?: boolean; unsent?: boolean } = {},
   ) {
     super(serverWords, { cause: options.cause });
     this.name = 'TargetFailure';
     this.retryAfterMs = options.retryAfterMs ?? null;
     this.code = options.code ?? null;
     this.collateral = options.collateral ?? false;
+    this.unsent = options.unsent ?? false;
   }
 
   readonly retryAfterMs: number | null;
   readonly code: string | null;
   /**
-   * A lost connection that took this APPEND down with an older one still unanswered on it (pipelining):
-   * the server was busy with that one, so the loss says little about this message.
+   * A lost connection that took this APPEND down with others unanswered on it (pipelining): which one
+   * the server was busy with cannot be told, so the loss says little about this message.
    */
   readonly collateral: boolean;
+  /** The command never left: the connection was already gone. Nothing can have been stored. */
+  readonly unsent: boolean;
 }

@@ -11,6 +11,8 @@
  * - `not-connected`: answered `NO User is authenticated but not connected.`
  * - `refuse`:        answered `NO [LIMIT] ...`
  *
+ * Other commands go through, unless `refuseCommand` picks them: those are answered `NO [UNAVAILABLE]`.
+ *
  * A fault is chosen by the APPEND's number or by a predicate on the message itself (`refuseWhen`).
  * Synchronizing literals are answered by the proxy itself and sent on as LITERAL+ (Dovecot has it).
  */
@@ -25,6 +27,8 @@ export interface FaultProxy {
   /** Messages (the literal) that are always refused with NO, whatever their number. */
   refuseWhen: ((message: Buffer) => boolean) | null;
   throttleMs: number;
+  /** Commands other than APPEND (their line) that are answered NO here instead of being sent on. */
+  refuseCommand: ((line: string) => boolean) | null;
   /** Rewrites each APPEND command line sent on (e.g. to drop flags, as Outlook.com does). */
   rewriteAppend: ((line: string) => string) | null;
   appends: number;
@@ -74,6 +78,7 @@ export async function startFaultProxy(upstreamPort: number, options: { throttleM
     port: 0,
     faults: new Map(),
     refuseWhen: null,
+    refuseCommand: null,
     throttleMs: options.throttleMs ?? 150,
     rewriteAppend: null,
     appends: 0,
@@ -179,6 +184,11 @@ export async function startFaultProxy(upstreamPort: number, options: { throttleM
         if (command && literal) {
           append = { tag: command[1]!, line: text, size: literal.size, parts: [], stage: literal.size === 0 ? 'rest' : 'literal' };
           if (!literal.plus) client.write('+ Ready for literal data\r\n');
+          return;
+        }
+        const tagged = /^(\S+) /.exec(text);
+        if (tagged && !literal && proxy.refuseCommand?.(text)) {
+          client.write(`${tagged[1]} NO [UNAVAILABLE] Refused by the test\r\n`);
           return;
         }
         upstream.write(line);

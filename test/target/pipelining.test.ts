@@ -135,14 +135,15 @@ test('look-ups among pipelined APPENDs on the same connection each find what the
   }
 });
 
-test('a connection cut with APPENDs in flight fails them all; only the oldest counts as its own loss', async () => {
+test('a connection cut with APPENDs in flight fails them all, none blamed; an APPEND alone in flight is', async () => {
   const proxy = await startFaultProxy(server.port);
   proxy.faults = new Map([[3, 'cut']]);
-  const session = await imapTarget(proxy.port, 'dave', password, { pipelineDepth: 32 }).open();
   try {
+    const session = await imapTarget(proxy.port, 'dave', password, { pipelineDepth: 32 }).open();
     const outcomes = await Promise.allSettled(
       Array.from({ length: 8 }, (_, n) => session.append({ mailbox: 'INBOX', bytes: message(n, 30_000), flags: [], internalDate: null })),
     );
+    await session.close();
     const failed = outcomes.flatMap((outcome, n) => (outcome.status === 'rejected' ? [{ n, reason: outcome.reason as unknown }] : []));
     // The cut one (the third) and every one after it failed with the connection; those before may have
     // been answered before the cut.
@@ -150,10 +151,20 @@ test('a connection cut with APPENDs in flight fails them all; only the oldest co
     for (const { reason } of failed) {
       expect(reason).toBeInstanceOf(TargetFailure);
       expect((reason as TargetFailure).kind).toBe('connection');
+      // Which of them the server choked on, if any, cannot be told: none counts it as its own.
+      expect((reason as TargetFailure).collateral).toBe(true);
     }
-    expect(failed.filter(({ reason }) => !(reason as TargetFailure).collateral).map(({ n }) => n)).toEqual([failed[0]!.n]);
+
+    // Alone in flight, the lost one is blamed.
+    proxy.faults.set(proxy.appends + 1, 'cut');
+    const alone = await imapTarget(proxy.port, 'dave', password, { pipelineDepth: 32 }).open();
+    const error = await alone.append({ mailbox: 'INBOX', bytes: message(8, 30_000), flags: [], internalDate: null }).catch((caught: unknown) => caught);
+    await alone.close();
+    expect(error).toBeInstanceOf(TargetFailure);
+    expect((error as TargetFailure).kind).toBe('connection');
+    expect((error as TargetFailure).collateral).toBe(false);
+    expect(proxy.log.filter(([, fault]) => fault === 'cut')).toHaveLength(2);
   } finally {
-    await session.close();
     await proxy.close();
   }
 });
