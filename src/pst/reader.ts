@@ -449,9 +449,17 @@ class ExtractorPstReader implements PstReader {
     }
   }
 
+  /**
+   * The item loaded last. Export and the engine read an item in full right after its summary, and
+   * loading it (node, property context, subnodes) is most of the cost of either.
+   */
+  private lastLoaded: { nid: number; message: PSTMessage } | null = null;
+
   private loadMessage(nid: number): PSTMessage {
+    if (this.lastLoaded?.nid === nid) return this.lastLoaded.message;
     const object = quietly(() => PSTUtil.detectAndLoadPSTObject(this.file, Long.fromNumber(nid)));
     if (!(object instanceof extractor.PSTMessage)) throw new Error(`node ${nid} is not an item`);
+    this.lastLoaded = { nid, message: object };
     return object;
   }
 
