@@ -135,9 +135,9 @@ export class ImapTarget implements Target {
       const client = new ImapFlow({
         ...imapFlowOptions(connection),
         socketTimeout: Math.max(this.options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, 10_000),
-        // An option of the install-time patch (patches/imapflow+2.10.2.patch): an APPEND to a mailbox that
-        // is not selected goes out while the ones before still wait for their answers.
-        ...({ pipelineAppends: this.depth > 1 } as object),
+        // An option of the install-time patch (patches/imapflow+2.10.2.patch): APPEND (to a mailbox that
+        // is not selected), CREATE and SUBSCRIBE go out while the commands before still wait for answers.
+        ...({ pipelining: this.depth > 1 } as object),
       });
       client.on('error', () => {});
       try {
@@ -193,6 +193,8 @@ class ImapSession implements TargetSession {
   /** The work that selects a mailbox, one after another: a SELECT between two others' commands would
    *  pull the mailbox from under them (pipelined APPENDs go on meanwhile: they need no selection). */
   private selecting: Promise<void> = Promise.resolve();
+  /** Mailboxes being created now, by path. */
+  private readonly creating = new Map<string, Promise<void>>();
   /** APPENDs sent and not answered yet, by the order they were made in. */
   private readonly unanswered = new Set<number>();
   private appendsMade = 0;
@@ -250,22 +252,35 @@ class ImapSession implements TargetSession {
     if (known.has(mailbox) || mailbox.toUpperCase() === 'INBOX') return;
     const segments = mailbox.split(facts.delimiter);
     // Parents first: servers need not create them (RFC 3501 6.3.3 says SHOULD), and one created as a
-    // side effect may be \NonExistent and unsubscribed.
+    // side effect may be \NonExistent and unsubscribed. Mailboxes of different branches are created at
+    // the same time (pipelined); a parent two of them share, once.
     for (let depth = 1; depth <= segments.length; depth++) {
       const path = segments.slice(0, depth).join(facts.delimiter);
       if (known.has(path) || path.toUpperCase() === 'INBOX') continue;
-      await this.run(async () => {
-        try {
-          await this.client.mailboxCreate(path);
-        } catch (error) {
-          // Made meanwhile by another connection of this run: fine (RFC 5530 ALREADYEXISTS).
-          const words = `${(error as { serverResponseCode?: string }).serverResponseCode ?? ''} ${(error as { responseText?: string }).responseText ?? ''}`;
-          if (!/ALREADYEXISTS|already exists/i.test(words)) throw error;
-        }
-        await this.client.mailboxSubscribe(path);
-      });
+      let creating = this.creating.get(path);
+      if (!creating) {
+        creating = this.create(path).finally(() => this.creating.delete(path));
+        this.creating.set(path, creating);
+      }
+      await creating;
       known.add(path);
     }
+  }
+
+  /** CREATE, which imapflow follows with SUBSCRIBE. */
+  private async create(path: string): Promise<void> {
+    await this.run(async () => {
+      let created: boolean;
+      try {
+        created = (await this.client.mailboxCreate(path)).created;
+      } catch (error) {
+        // Made meanwhile by another connection of this run: fine (RFC 5530 ALREADYEXISTS).
+        const words = `${(error as { serverResponseCode?: string }).serverResponseCode ?? ''} ${(error as { responseText?: string }).responseText ?? ''}`;
+        if (!/ALREADYEXISTS|already exists/i.test(words)) throw error;
+        created = false;
+      }
+      if (!created) await this.client.mailboxSubscribe(path);
+    });
   }
 
   async append(request: AppendRequest): Promise<StoredAt> {

@@ -18,7 +18,7 @@ const password = async () => ({ password: PASSWORD });
 let server: DovecotServer;
 
 beforeAll(async () => {
-  server = await startDovecot({ users: { alice: PASSWORD, bob: PASSWORD, carol: PASSWORD, dave: PASSWORD } });
+  server = await startDovecot({ users: { alice: PASSWORD, bob: PASSWORD, carol: PASSWORD, dave: PASSWORD, erin: PASSWORD } });
 });
 afterAll(() => server.stop());
 
@@ -166,5 +166,43 @@ test('a connection cut with APPENDs in flight fails them all, none blamed; an AP
     expect(proxy.log.filter(([, fault]) => fault === 'cut')).toHaveLength(2);
   } finally {
     await proxy.close();
+  }
+});
+
+test('mailboxes of different branches are created at once, a shared parent once, each subscribed', async () => {
+  const relay = await startRelay(server.port);
+  const session = await imapTarget(relay.port, 'erin', password, { pipelineDepth: 32 }).open();
+  const wanted = ['PST/Inbox', 'PST/Sent Items', 'PST/Archive/2019', 'PST/Archive/2020', 'PST/受信トレイ'];
+  try {
+    await Promise.all(wanted.map((mailbox) => session.ensureMailbox(mailbox)));
+  } finally {
+    await session.close();
+    await relay.close();
+  }
+  const sent = Buffer.concat(relay.traffic.filter((part) => part.toServer).map((part) => part.data)).toString('latin1');
+  const creates = sent.split('\r\n').filter((line) => /^\S+ CREATE /.test(line));
+  // PST and PST/Archive once each, then the five.
+  expect(creates).toHaveLength(7);
+  // The siblings went out together: at some moment several CREATEs waited for their answers.
+  const createTags = new Set(creates.map((line) => line.split(' ')[0]!));
+  let outstanding = 0;
+  let most = 0;
+  for (const part of relay.traffic) {
+    for (const line of part.data.toString('latin1').split('\r\n')) {
+      const tag = line.split(' ')[0]!;
+      if (!createTags.has(tag)) continue;
+      outstanding += part.toServer ? 1 : -1;
+      most = Math.max(most, outstanding);
+    }
+  }
+  expect(most).toBeGreaterThan(1);
+
+  const client = new ImapFlow({ host: '127.0.0.1', port: server.port, secure: false, auth: { user: 'erin', pass: PASSWORD }, logger: false });
+  await client.connect();
+  try {
+    const paths = new Set((await client.list()).filter((box) => box.subscribed).map((box) => box.path));
+    for (const mailbox of [...wanted, 'PST', 'PST/Archive']) expect(paths).toContain(mailbox);
+  } finally {
+    await client.logout();
   }
 });
