@@ -77,9 +77,12 @@ test('migrate prints a summary and writes the report; a second run sends nothing
   expect(verified.stdout).toContain('Every selected message is on the server, once.');
 });
 
-test('--json prints one event per line, ending with the summary', async () => {
+test('--json prints one event per line, ending with the summary (here without pipelining: --pipeline 1)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pst2imap-cli-'));
-  const result = await runCli(['migrate', SAMPLE, ...connection('bob', join(dir, 'state.db')), '--json', '--folder', 'Sent Items'], { env: { PST2IMAP_PASSWORD: PASSWORD } });
+  const badDepth = await runCli(['migrate', SAMPLE, ...connection('bob', join(dir, 'state.db')), '--pipeline', '0'], { env: { PST2IMAP_PASSWORD: PASSWORD } });
+  expect(badDepth.code).toBe(2);
+  expect(badDepth.stderr).toMatch(/--pipeline/);
+  const result = await runCli(['migrate', SAMPLE, ...connection('bob', join(dir, 'state.db')), '--json', '--folder', 'Sent Items', '--pipeline', '1'], { env: { PST2IMAP_PASSWORD: PASSWORD } });
   expect(result.code).toBe(0);
   expect(result.stderr).toBe('');
   const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; result?: unknown });
