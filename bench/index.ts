@@ -10,7 +10,7 @@
  * · --connections list (default 1,4) · --messages N (synthetic messages per upload run) · --size-kb N
  * (their size, default 20) · --repeat N (read runs per tool, median kept) · --upload-repeat N (upload
  * runs side by side per RTT and connection count, median kept; quick 1, full 3) · --rss-sizes
- * 100MB,1GB,4GB · --rss-node-options FLAGS (NODE_OPTIONS for migrate in the RSS run) · --built (pst2imap from
+ * 100MB,1GB,4GB,100k (100k: bulk-100k, 100,000 small messages) · --rss-node-options FLAGS (NODE_OPTIONS for migrate in the RSS run) · --built (pst2imap from
  * dist/ instead of the sources) · --out FILE (JSON results; default bench/results/<time>.json).
  *
  * Nothing is made up: a run whose pst2imap part does not exist yet says so in the output and in the
@@ -462,8 +462,14 @@ async function pipelineRun(options: Options, dovecot: DovecotServer, program: Ps
 }
 
 async function rssRun(options: Options, dovecot: DovecotServer | null, program: Pst2imapCli, hasExport: boolean, hasMigrate: boolean, work: string): Promise<void> {
-  const all = ['size-100MB', 'size-1GB', 'size-4GB'] as const;
-  const sizes = options.rssSizes ? all.filter((s) => options.rssSizes!.includes(s.slice(5))) : options.full ? all : (['size-100MB'] as const);
+  // The size-named files, and on request the 100k-message one (many small items: what the engine keeps
+  // per item, not per byte).
+  const all = ['size-100MB', 'size-1GB', 'size-4GB', 'bulk-100k'] as const;
+  const sizes = options.rssSizes
+    ? all.filter((s) => options.rssSizes!.includes(s.replace(/^(size|bulk)-/, '')))
+    : options.full
+      ? all.filter((s) => s.startsWith('size-'))
+      : (['size-100MB'] as const);
   log(`\n## peak RSS (process tree, /proc every 100 ms) on ${sizes.join(', ')}`);
   const rows: RssRow[] = [];
   for (const name of sizes) {
