@@ -116,9 +116,8 @@ export async function appendWithTarget(account: ImapAccount, sets: MessageSet[],
   });
   const sessions = await Promise.all(sets.map(() => target.open()));
   try {
-    for (let i = 0; i < sets.length; i++) {
-      for (const folder of sets[i].folders.keys()) await sessions[i].ensureMailbox(`${prefix}${i}-${folder}`);
-    }
+    // As the engine does: every mailbox at once (each connection pipelines its CREATEs).
+    await Promise.all(sets.flatMap((set, i) => [...set.folders.keys()].map((folder) => sessions[i].ensureMailbox(`${prefix}${i}-${folder}`))));
     const started = performance.now();
     await Promise.all(
       sets.map(async (set, i) => {

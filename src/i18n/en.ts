@@ -207,7 +207,7 @@ export const en = {
   'cli.cmd.resume': "Continue the last migration job with the options it was started with",
   'cli.cmd.verify': "Check that every selected PST message is on the server, folder by folder, exactly once (exit code 6 on any gap)",
   'cli.opt.connections': "Connections to the server at once (default: the provider's, 2 for Outlook.com)",
-  'cli.opt.pipeline': "Messages sent on a connection before their answers come, where the server offers LITERAL+ (default: the provider's, 8 for Outlook.com, 32 otherwise; 1: one at a time)",
+  'cli.opt.pipeline': "Messages sent on a connection before their answers come, where the server offers LITERAL+ (default: the provider's, 8 for Outlook.com, 128 otherwise; 1: one at a time)",
   'cli.opt.sendRate': "At most this many messages per second (default: the provider's; no limit for generic)",
   'cli.opt.bandwidth': "At most this many bytes per second, e.g. 2MB",
   'cli.opt.batch': "Messages per batch: one checkpoint commit per batch",

@@ -202,7 +202,7 @@ export const ja: Record<MessageKey, string> = {
   'cli.cmd.resume': "最後の移行ジョブを、開始したときのオプションで続けます",
   'cli.cmd.verify': "選んだ PST のメッセージがフォルダーごとにサーバーにちょうど 1 通ずつあるか確かめます (不足や重複があれば終了コード 6)",
   'cli.opt.connections': "サーバーへの同時接続数 (既定: プロバイダーの値、Outlook.com は 2)",
-  'cli.opt.pipeline': "サーバーが LITERAL+ に対応している場合、1 つの接続で応答を待たずに送るメッセージ数 (既定: プロバイダーの値、Outlook.com は 8、その他は 32。1 で無効)",
+  'cli.opt.pipeline': "サーバーが LITERAL+ に対応している場合、1 つの接続で応答を待たずに送るメッセージ数 (既定: プロバイダーの値、Outlook.com は 8、その他は 128。1 で無効)",
   'cli.opt.sendRate': "1 秒あたりに送るメッセージ数の上限 (既定: プロバイダーの値。generic は制限なし)",
   'cli.opt.bandwidth': "1 秒あたりに送るバイト数の上限 (例: 2MB)",
   'cli.opt.batch': "1 バッチのメッセージ数: バッチごとにチェックポイントを 1 回記録します",

@@ -43,8 +43,12 @@ export interface ImapTargetOptions {
 }
 
 const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
-/** Deep enough that one connection is not bound by the round trip (32 messages per round trip). */
-export const DEFAULT_PIPELINE_DEPTH = 32;
+/**
+ * Deep enough that one connection is not bound by the round trip: 128 messages per round trip (the engine
+ * has at most two batches out, 100 messages by default). 300 messages of 20 KB at 100 ms: 0.65 s of APPENDs
+ * at 128, 1.20 s at 32.
+ */
+export const DEFAULT_PIPELINE_DEPTH = 128;
 
 const CONNECTION_CODES = new Set([
   'NoConnection',

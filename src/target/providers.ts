@@ -73,7 +73,7 @@ export const PROVIDERS: Record<ProviderName, Provider> = {
     auth: 'password',
     messageLimit: null,
     connections: 2,
-    pipeline: 32,
+    pipeline: 128,
     messagesPerSecond: 10,
     dropsFlaggedOnAppend: false,
     facts: {
