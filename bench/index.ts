@@ -29,6 +29,7 @@ import { readpstOutputToMaildir, splitSet, syntheticSet, writeMaildir } from './
 import { pushWithMbsync } from './mbsync.js';
 import { run, versionOf } from './proc.js';
 import { measurePing, measureThroughput, type PingResult, type ThroughputResult } from './proxy-check.js';
+import type { PipelineRow, ReadRow, ResultFile, RssRow, UploadRow } from './results.js';
 import { ROOT, cli, cliEnv, exportArgs, hasCommand, migrateArgs, type Pst2imapCli } from './pst2imap.js';
 
 type RunName = 'proxy' | 'upload' | 'read' | 'pipeline' | 'rss';
@@ -83,74 +84,8 @@ function parseOptions(argv: string[]): Options {
 
 const NOT_AVAILABLE = 'not available yet';
 
-interface Results {
-  startedAt: string;
-  finishedAt?: string;
+interface Results extends ResultFile {
   options: Omit<Options, 'runs'> & { runs: string[] };
-  machine: Record<string, string | number>;
-  load: { at: string; loadavg: number[] }[];
-  notes: string[];
-  proxy?: { pings: PingResult[]; throughput: ThroughputResult[] };
-  upload?: UploadRow[];
-  read?: ReadRow[];
-  pipeline?: PipelineRow[];
-  rss?: RssRow[];
-}
-
-interface UploadRow extends Omit<AppendRun, 'client'> {
-  rttMs: number;
-  measuredRttMs: number | null;
-  client: string;
-  /** Whole run (connect to last answer) over mbsync's whole run, same RTT and connections: > 1 is faster. */
-  vsMbsync: number | null;
-  /** connections / RTT, messages/s; null at 0 ms. */
-  boundMessagesPerSecond: number | null;
-  vsBound: number | null;
-  mbsyncNoopSeconds?: number;
-  mbsyncRetries?: number;
-  repetitions?: number;
-}
-
-interface ReadRow {
-  input: string;
-  inputBytes: number;
-  tool: string;
-  messages: number | null;
-  outputBytes: number | null;
-  seconds: number | null;
-  messagesPerSecond: number | null;
-  pstMbPerSecond: number | null;
-  peakRssMb: number | null;
-  exitCode: number | null;
-  /** export over readpst, messages/s; null when either is missing or they did not write the same count. */
-  ratio: number | null;
-  note: string;
-}
-
-interface PipelineRow {
-  input: string;
-  rttMs: number;
-  messages: number;
-  readpstSeconds: number;
-  maildirSeconds: number;
-  mbsyncSeconds: number;
-  mbsyncOverheadSeconds: number;
-  baselineSeconds: number;
-  baselineMessagesPerSecond: number;
-  migrateSeconds: number | null;
-  migratePeakRssMb: number | null;
-  migrateStored: number | null;
-  /** baseline time over migrate time: > 1 means pst2imap is faster. */
-  ratio: number | null;
-  note: string;
-}
-
-interface RssRow {
-  input: string;
-  inputBytes: number;
-  tool: string;
-  peakRssMb: number | null;
-  note: string;
 }
 
 const results: Results = {

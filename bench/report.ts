@@ -4,53 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-
-interface AnyResults {
-  startedAt: string;
-  machine: Record<string, string | number>;
-  load: { at: string; loadavg: number[] }[];
-  notes: string[];
-  proxy?: { pings: { rttMs: number; medianMs: number; minMs: number; p95Ms: number; maxMs: number }[]; throughput: { label: string; bytes: number; seconds: number; mbPerSecond: number }[] };
-  upload?: {
-    rttMs: number;
-    measuredRttMs: number | null;
-    connections: number;
-    client: string;
-    messages: number;
-    wholeSeconds: number;
-    wholeMessagesPerSecond: number;
-    messagesPerSecond: number;
-    mbPerSecond: number;
-    vsMbsync: number | null;
-    boundMessagesPerSecond: number | null;
-    vsBound: number | null;
-    repetitions?: number;
-    mbsyncRetries?: number;
-  }[];
-  read?: { input: string; inputBytes: number; tool: string; messages: number | null; seconds: number | null; messagesPerSecond: number | null; pstMbPerSecond: number | null; peakRssMb: number | null; ratio: number | null; note: string }[];
-  pipeline?: {
-    input: string;
-    rttMs: number;
-    messages: number;
-    readpstSeconds: number;
-    maildirSeconds: number;
-    mbsyncSeconds: number;
-    baselineSeconds: number;
-    baselineMessagesPerSecond: number;
-    migrateSeconds: number | null;
-    migrateStored?: number | null;
-    migratePeakRssMb: number | null;
-    ratio: number | null;
-    note: string;
-  }[];
-  rss?: { input: string; inputBytes: number; tool: string; peakRssMb: number | null; note: string }[];
-}
+import type { ResultFile } from './results.js';
 
 const f = (n: number | null | undefined, digits = 1): string => (n === null || n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits));
 const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(bytes < 10 * 1024 * 1024 ? 1 : 0);
 
 for (const file of process.argv.slice(2)) {
-  const r = JSON.parse(readFileSync(file, 'utf8')) as AnyResults;
+  const r = JSON.parse(readFileSync(file, 'utf8')) as ResultFile;
   const out: string[] = [];
   const loads = r.load.map((l) => l.loadavg[0]);
   out.push(`From \`bench/results/${basename(file)}\` (started ${r.startedAt}, commit ${r.machine.commit}); load average (1 min) ${Math.min(...loads)} to ${Math.max(...loads)} on ${r.machine.nproc} cores.`, '');
