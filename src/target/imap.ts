@@ -195,7 +195,7 @@ class ImapSession implements TargetSession {
   private serverFacts: ServerFacts | null = null;
   private readonly timeoutMs: number;
   /** The work that selects a mailbox, one after another: a SELECT between two others' commands would
-   *  pull the mailbox from under them (pipelined APPENDs go on meanwhile: they need no selection). */
+   *  pull the mailbox from under them. APPENDs pass through it only to be queued (see append()). */
   private selecting: Promise<void> = Promise.resolve();
   /** Mailboxes being created now, by path. */
   private readonly creating = new Map<string, Promise<void>>();
@@ -207,6 +207,8 @@ class ImapSession implements TargetSession {
    * several were (which of them the server was busy with, if any, cannot be told).
    */
   private blamedForLoss: number | null = null;
+  /** The mailbox this session selected (read-write) for the APPENDs to it, while it stays selected. */
+  private selectedForAppends: string | null = null;
 
   constructor(
     private readonly client: ImapFlow,
@@ -291,10 +293,18 @@ class ImapSession implements TargetSession {
     const ticket = ++this.appendsMade;
     this.unanswered.add(ticket);
     let result: Awaited<ReturnType<ImapFlow['append']>>;
+    const send = () => this.run(() => this.client.append(request.mailbox, request.bytes, request.flags, request.internalDate ?? undefined));
     try {
-      result = await this.run(() =>
-        this.client.append(request.mailbox, request.bytes, request.flags, request.internalDate ?? undefined),
-      );
+      if (this.client.capabilities.has('UIDPLUS')) {
+        // The selection and the APPEND are queued together, so that no other selecting work comes between.
+        const { sent } = await this.alone(async () => {
+          await this.selectForAppends(request.mailbox);
+          return { sent: send() };
+        });
+        result = await sent;
+      } else {
+        result = await send();
+      }
     } catch (error) {
       if (!(error instanceof TargetFailure) || error.kind !== 'connection' || error.unsent) throw error;
       // Every APPEND in flight fails with the connection; the first of them to be told decides the blame.
@@ -311,6 +321,11 @@ class ImapSession implements TargetSession {
     };
     if (this.options.storeFlaggedAfterAppend && request.flags.includes('\\Flagged') && stored.uid !== null) {
       await this.alone(() => this.run(async () => {
+        if (this.isSelectedForAppends(request.mailbox)) {
+          await this.client.messageFlagsAdd(String(stored.uid), ['\\Flagged'], { uid: true });
+          return;
+        }
+        this.selectedForAppends = null;
         await this.client.mailboxOpen(request.mailbox);
         try {
           await this.client.messageFlagsAdd(String(stored.uid), ['\\Flagged'], { uid: true });
@@ -322,9 +337,35 @@ class ImapSession implements TargetSession {
     return stored;
   }
 
+  private isSelectedForAppends(mailbox: string): boolean {
+    return this.selectedForAppends === mailbox && Boolean(this.client.mailbox);
+  }
+
+  /**
+   * Selects (read-write) the mailbox the next APPENDs go to, unless it is selected already. A server stores
+   * into the selected mailbox without opening it for every message: Dovecot then spends a third less per
+   * APPEND. Only with UIDPLUS, where each APPEND's OK names the new UID. Call it inside alone().
+   */
+  private async selectForAppends(mailbox: string): Promise<void> {
+    if (this.isSelectedForAppends(mailbox)) return;
+    this.selectedForAppends = null;
+    try {
+      await this.run(() => this.client.mailboxOpen(mailbox));
+      this.selectedForAppends = mailbox;
+    } catch (error) {
+      // Nothing of the message was sent yet.
+      if (error instanceof TargetFailure && error.kind === 'connection') {
+        throw new TargetFailure('connection', error.serverWords, { cause: error.cause, code: error.code ?? undefined, unsent: true });
+      }
+      // A mailbox that cannot be selected (missing, or refused) is appended to unselected: the APPEND's own
+      // answer says what is wrong, as it did before.
+    }
+  }
+
   /** Opens `mailbox` read-only (EXAMINE) for `work`; a mailbox that does not exist holds nothing. */
   private async examine<T>(mailbox: string, empty: T, work: (uidValidity: number) => Promise<T>): Promise<T> {
     return this.alone(() => this.run(async () => {
+      this.selectedForAppends = null;
       let opened;
       try {
         opened = await this.client.mailboxOpen(mailbox, { readOnly: true });

@@ -11,7 +11,8 @@ export interface Relay {
   close(): Promise<void>;
 }
 
-export function startRelay(upstreamPort: number): Promise<Relay> {
+/** `fromServer` may change what the server says before the client sees it (it is recorded as sent). */
+export function startRelay(upstreamPort: number, options: { fromServer?: (chunk: Buffer) => Buffer } = {}): Promise<Relay> {
   const traffic: Relay['traffic'] = [];
   const relay: Server = createServer((client) => {
     const upstream = connect(upstreamPort, '127.0.0.1');
@@ -21,7 +22,7 @@ export function startRelay(upstreamPort: number): Promise<Relay> {
     });
     upstream.on('data', (chunk: Buffer) => {
       traffic.push({ toServer: false, data: chunk });
-      client.write(chunk);
+      client.write(options.fromServer ? options.fromServer(chunk) : chunk);
     });
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());

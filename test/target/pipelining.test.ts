@@ -1,9 +1,10 @@
 /**
  * Pipelined APPENDs: where the server offers LITERAL+, an IMAP session sends the next APPEND without
  * waiting for the answer to the one before (the install-time patch of imapflow, client option
- * `pipelineAppends`), matches each answer to its message by tag, and keeps the commands that select a
- * mailbox (the look-ups) apart from each other. Seen on the wire through a recording relay, against a
- * real Dovecot; a fault proxy cuts a connection with several APPENDs in flight.
+ * `pipelining`), matches each answer to its message by tag, and keeps the commands that select a
+ * mailbox (the look-ups) apart from each other. With UIDPLUS, the mailbox the APPENDs go to is selected
+ * first (servers store into it without opening it for each message). Seen on the wire through a
+ * recording relay, against a real Dovecot; a fault proxy cuts a connection with several APPENDs in flight.
  */
 import { createHash } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
@@ -205,4 +206,84 @@ test('mailboxes of different branches are created at once, a shared parent once,
   } finally {
     await client.logout();
   }
+});
+
+/** The commands the client sent, one line each (a literal's bytes are not lines of their own here). */
+function commandsSent(relay: Relay, pattern: RegExp): string[] {
+  const sent = Buffer.concat(relay.traffic.filter((part) => part.toServer).map((part) => part.data)).toString('latin1');
+  return sent.split('\r\n').filter((line) => pattern.test(line));
+}
+
+test('APPENDs go to the mailbox selected on their connection, still pipelined; a switch selects again', async () => {
+  const relay = await startRelay(server.port);
+  const session = await imapTarget(relay.port, 'alice', password, { pipelineDepth: 32 }).open();
+  const batches = { 'Sel/A': [20, 21, 22, 23, 24, 25, 26, 27, 28, 29], 'Sel/B': [30, 31, 32], 'Sel/C': [33, 34] };
+  const stored = new Map<number, StoredAt>();
+  try {
+    for (const mailbox of Object.keys(batches)) await session.ensureMailbox(mailbox);
+    // Folder after folder, each folder's messages all at once, as the engine sends them.
+    for (const [mailbox, numbers] of Object.entries(batches)) {
+      const answers = await Promise.all(numbers.map((n) => session.append({ mailbox, bytes: message(n), flags: ['\\Seen'], internalDate: null })));
+      answers.forEach((at, index) => stored.set(numbers[index]!, at));
+    }
+  } finally {
+    await session.close();
+    await relay.close();
+  }
+  // One SELECT per mailbox, read-write, each before that mailbox's APPENDs; no EXAMINE, no CLOSE.
+  const lines = commandsSent(relay, /^\S+ (SELECT|EXAMINE|CLOSE|UNSELECT|APPEND) /i).map((line) => line.split(' ').slice(1, 3).join(' '));
+  expect(lines.filter((line) => /^(SELECT|EXAMINE|CLOSE|UNSELECT)/.test(line))).toEqual(['SELECT Sel/A', 'SELECT Sel/B', 'SELECT Sel/C']);
+  expect(lines.indexOf('SELECT Sel/A')).toBeLessThan(lines.indexOf('APPEND Sel/A'));
+  expect(lines.lastIndexOf('APPEND Sel/A')).toBeLessThan(lines.indexOf('SELECT Sel/B'));
+  // Still pipelined: most of the first mailbox's ten APPENDs were out before the first answer.
+  expect(appendsBeforeAnswers(relay)[0]).toBeGreaterThan(5);
+  // Each answer named its own message: under each UID the server holds the message sent.
+  for (const [mailbox, numbers] of Object.entries(batches)) {
+    const onServer = await storedBytes('alice', mailbox);
+    expect(onServer.size).toBe(numbers.length);
+    for (const n of numbers) expect(onServer.get(stored.get(n)!.uid!)).toBe(createHash('sha256').update(message(n)).digest('hex'));
+  }
+});
+
+test('\\Flagged set after APPEND (Outlook.com) goes to the selected mailbox without selecting it again', async () => {
+  const relay = await startRelay(server.port);
+  const target = imapTarget(relay.port, 'bob', password, { pipelineDepth: 8, storeFlaggedAfterAppend: true });
+  const session = await target.open();
+  let stored: StoredAt[];
+  try {
+    await session.ensureMailbox('Flags');
+    stored = await Promise.all([40, 41, 42].map((n) => session.append({ mailbox: 'Flags', bytes: message(n), flags: ['\\Flagged'], internalDate: null })));
+  } finally {
+    await session.close();
+    await relay.close();
+  }
+  expect(commandsSent(relay, /^\S+ (SELECT|EXAMINE|CLOSE|UNSELECT) /i)).toHaveLength(1);
+  expect(commandsSent(relay, /^\S+ UID STORE /i)).toHaveLength(3);
+  const client = new ImapFlow({ host: '127.0.0.1', port: server.port, secure: false, auth: { user: 'bob', pass: PASSWORD }, logger: false });
+  await client.connect();
+  try {
+    const lock = await client.getMailboxLock('Flags', { readOnly: true });
+    try {
+      for (const at of stored) expect((await client.fetchOne(String(at.uid), { uid: true, flags: true }, { uid: true }))?.flags?.has('\\Flagged')).toBe(true);
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await client.logout();
+  }
+});
+
+test('without UIDPLUS nothing is selected for APPENDs (a UID would have to be guessed from sequence numbers)', async () => {
+  const relay = await startRelay(server.port, { fromServer: (chunk) => Buffer.from(chunk.toString('latin1').replace(/ UIDPLUS\b/g, ''), 'latin1') });
+  const session = await imapTarget(relay.port, 'carol', password, { pipelineDepth: 8 }).open();
+  try {
+    await session.ensureMailbox('NoUidPlus');
+    await Promise.all([50, 51, 52].map((n) => session.append({ mailbox: 'NoUidPlus', bytes: message(n), flags: [], internalDate: null })));
+  } finally {
+    await session.close();
+    await relay.close();
+  }
+  expect(commandsSent(relay, /^\S+ APPEND /i)).toHaveLength(3);
+  expect(commandsSent(relay, /^\S+ (SELECT|EXAMINE) /i)).toEqual([]);
+  expect((await storedBytes('carol', 'NoUidPlus')).size).toBe(3);
 });
