@@ -11,6 +11,8 @@ import { openPst, type MessageSummary, type PstFolder, type PstReader, type Read
 import type { FromWorker, ToWorker, WorkerInput } from './protocol.js';
 
 const ITEMS_PER_POST = 500;
+/** Memory of at least this size is a message's own (Node's shared pool of small buffers is 8 KB). */
+const MIN_OWN_BYTES = 64 * 1024;
 
 const port = parentPort!;
 const input = workerData as WorkerInput;
@@ -73,9 +75,14 @@ async function handle(request: ToWorker): Promise<void> {
       try {
         const rebuilt = await rebuildMessage(message, { storeFingerprint: reader.store.fingerprint, folderRole: request.folderRole });
         const bytes = new Uint8Array(rebuilt.bytes.buffer, rebuilt.bytes.byteOffset, rebuilt.bytes.byteLength);
-        // Moved (not copied) to the engine. A buffer that owns its whole memory is moved as it is; one
-        // that is a view into a larger or shared block is copied into one of its own first.
-        const ownsAll = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+        // Moved (not copied) to the engine. A buffer that owns its memory is moved as it is, with the
+        // little the rebuild's size estimate left unused behind it (never written, so never resident);
+        // one that is a view into a shared block, or into much more, is copied into one of its own first.
+        const memory = bytes.buffer;
+        const ownsAll =
+          memory instanceof ArrayBuffer &&
+          bytes.byteOffset === 0 &&
+          (bytes.byteLength === memory.byteLength || (memory.byteLength >= MIN_OWN_BYTES && memory.byteLength - bytes.byteLength <= Math.max(MIN_OWN_BYTES, bytes.byteLength / 2)));
         const owned = ownsAll ? bytes : new Uint8Array(bytes);
         post(
           {

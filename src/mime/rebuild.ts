@@ -10,18 +10,25 @@
  * its original MIME structure: the header block nodemailer writes is replaced by them.
  */
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { detectMimeType } from 'nodemailer/lib/mime-funcs';
 import type { PstAddress, PstAttachment, PstMessage } from '../pst/types.js';
 import { chooseBody, type BodyPart } from './body.js';
 import { meetingInvitation } from './other.js';
 import { imapFlags, internalDate, isOwnMail, usesStoredHeaders } from './flags.js';
-import { asciiField, fieldValue, findField, isStructureField, splitHeaderFields, splitMessage, type HeaderField } from './headers.js';
+import { asciiField, fieldValue, findField, isStructureField, splitHeaderFields, type HeaderField } from './headers.js';
+import { base64Size, releaseBytes, slicedStream, writeMessage } from './output.js';
 import type { RebuildContext, RebuildWarning, RebuiltMessage } from './types.js';
 
 type Address = { name: string; address: string };
 type ComposerAttachment = {
-  content: Buffer;
+  /** The bytes, or (base64 attachments) a stream of slices of them. */
+  content: Buffer | Readable;
+  /** Length of the bytes. */
+  size: number;
+  /** Bytes read for this message alone, released once it is written. */
+  owned?: Buffer;
   contentType: string;
   contentDisposition: 'attachment' | 'inline';
   filename: string | false;
@@ -59,6 +66,7 @@ async function rebuild(message: PstMessage, context: RebuildContext, seed: strin
   if (body.rtfAttachment) {
     attachments.push({
       content: body.rtfAttachment,
+      size: body.rtfAttachment.length,
       contentType: 'application/rtf',
       contentDisposition: 'attachment',
       filename: 'message.rtf',
@@ -110,9 +118,16 @@ async function rebuild(message: PstMessage, context: RebuildContext, seed: strin
   const node = new MailComposer(mail as ConstructorParameters<typeof MailComposer>[0]).compile();
   // Bcc is left out of generated headers by default (it is for sending); a sent item shows it.
   node.keepBcc = own;
-  const built = await node.build();
-
-  const bytes = received ? withStoredHeaders(built, fields, headerId !== null, date) : date ? built : withoutHeader(built, 'Date');
+  // Written once, into a buffer of about its final size, the header block replaced on the way.
+  const header = (generated: string) =>
+    received ? withStoredHeaders(generated, fields, headerId !== null, date) : date ? generated : withoutHeader(generated, 'Date');
+  let bytes: Buffer;
+  try {
+    bytes = await writeMessage(node.createReadStream(), estimatedSize(alternatives, attachments, message.transportHeaders), header);
+  } finally {
+    // The attachments' bytes were read for this message only (see composeAttachments): let go now.
+    for (const attachment of attachments) if (attachment.owned) releaseBytes(attachment.owned);
+  }
   return {
     bytes,
     flags: imapFlags(message),
@@ -213,11 +228,10 @@ function builtHeaders(message: PstMessage): Record<string, string> {
 /**
  * Received mail: the stored header block (less its MIME structure fields) followed by nodemailer's
  * MIME-Version, Content-Type and Content-Transfer-Encoding. A Message-ID or Date missing from the
- * stored block is added from the item.
+ * stored block is added from the item. `generated` is nodemailer's header block, without the blank line.
  */
-function withStoredHeaders(built: Buffer, stored: HeaderField[], keepsMessageId: boolean, date: Date | null): Buffer {
-  const { header, body } = splitMessage(built);
-  const generated = splitHeaderFields(header);
+function withStoredHeaders(generatedBlock: string, stored: HeaderField[], keepsMessageId: boolean, date: Date | null): string {
+  const generated = splitHeaderFields(generatedBlock);
   const fromGenerated = (name: string) => generated.filter((field) => field.name.toLowerCase() === name.toLowerCase()).map((field) => field.raw);
   // A stored Message-ID that is no msg-id at all is replaced by the one the item gets.
   const kept = stored.filter((field) => !isStructureField(field.name) && (keepsMessageId || field.name.toLowerCase() !== 'message-id'));
@@ -226,13 +240,24 @@ function withStoredHeaders(built: Buffer, stored: HeaderField[], keepsMessageId:
   if (!findField(stored, 'Date') && date) lines.push(...fromGenerated('Date'));
   for (const name of ['From', 'Subject']) if (!findField(stored, name)) lines.push(...fromGenerated(name));
   for (const field of generated) if (isStructureField(field.name)) lines.push(field.raw);
-  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), body]);
+  return lines.join('\r\n');
 }
 
-function withoutHeader(built: Buffer, name: string): Buffer {
-  const { header, body } = splitMessage(built);
-  const kept = splitHeaderFields(header).filter((field) => field.name.toLowerCase() !== name.toLowerCase());
-  return Buffer.concat([Buffer.from(`${kept.map((field) => field.raw).join('\r\n')}\r\n\r\n`, 'latin1'), body]);
+function withoutHeader(generatedBlock: string, name: string): string {
+  const kept = splitHeaderFields(generatedBlock).filter((field) => field.name.toLowerCase() !== name.toLowerCase());
+  return kept.map((field) => field.raw).join('\r\n');
+}
+
+/**
+ * About the size of the message mail-composer will write: its parts' bytes in base64 (or as they are,
+ * which is less), the stored headers, and room for the part headers. Short only for text parts that
+ * quoted-printable makes larger than base64 would, and then the buffer grows.
+ */
+function estimatedSize(alternatives: Array<{ content: Buffer }>, attachments: ComposerAttachment[], storedHeaders: string | null): number {
+  let size = 16 * 1024 + 2 * (storedHeaders?.length ?? 0);
+  for (const part of alternatives) size += base64Size(part.content.length) + 1024;
+  for (const part of attachments) size += base64Size(part.size) + 1024;
+  return size;
 }
 
 /** PR_ATTACH_MIME_TAG when it is a media type at all. */
@@ -287,6 +312,8 @@ async function composeAttachments(
       warnings.push(...rebuilt.warnings.map((warning) => ({ ...warning, detail: `in embedded ${label}: ${warning.detail}` })));
       result.push({
         content: rebuilt.bytes,
+        size: rebuilt.bytes.length,
+        owned: rebuilt.bytes,
         contentType: 'message/rfc822',
         contentDisposition: 'attachment',
         filename: attachment.filename || inner.subject || false,
@@ -315,13 +342,17 @@ async function composeAttachments(
     const inline = referencedInHtml(html, attachment.contentId);
     const cid = attachment.contentId.replace(/^<|>$/g, '');
     const contentType = safeAttachmentType(contentTypeOf(attachment) ?? detectType(attachment.filename, attachment.method), content);
+    const base64 = !contentType.startsWith('message/');
     result.push({
-      content,
+      // base64 goes in slices (see output.ts); a message/* part goes whole, as it is.
+      content: base64 ? slicedStream(content) : content,
+      size: content.length,
+      owned: content,
       contentType,
       contentDisposition: inline ? 'inline' : 'attachment',
       filename: attachment.filename || false,
       // base64 keeps every byte; a message/* part is written as it is (7bit, checked above).
-      ...(contentType.startsWith('message/') ? {} : { contentTransferEncoding: 'base64' }),
+      ...(base64 ? { contentTransferEncoding: 'base64' } : {}),
       ...(inline ? { cid } : cid ? { headers: { 'Content-ID': `<${cid}>` } } : {}),
     });
   }

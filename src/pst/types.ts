@@ -120,7 +120,10 @@ export interface PstAttachment {
   renderingPosition: number | null;
   /** Where a by-reference attachment points: PR_ATTACH_LONG_PATHNAME, else PR_ATTACH_PATHNAME. */
   pathname?: string;
-  /** Raw bytes of a by-value (or OLE) attachment, exactly as stored. */
+  /**
+   * Raw bytes of a by-value (or OLE) attachment, exactly as stored: read anew on each call, into a
+   * buffer of the caller's own, which it may free (src/mime releases it once the message is written).
+   */
   content(): Buffer;
   /** The embedded message of a method-5 attachment, to any depth; null for other methods. */
   embedded(): PstMessage | null;

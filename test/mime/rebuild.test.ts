@@ -63,7 +63,8 @@ function attachment(overrides: Partial<PstAttachment> & { bytes?: Buffer }): Pst
     size: bytes.length,
     hidden: false,
     renderingPosition: -1,
-    content: () => bytes,
+    // A new buffer on each call, as the PST layer gives: the rebuild frees it once the message is written.
+    content: () => Buffer.from(bytes),
     embedded: () => null,
     ...overrides,
   };
@@ -361,6 +362,27 @@ describe('attachments', () => {
     const third = await simpleParser(second.attachments[0].content);
     expect(third.subject).toBe('第三階層');
     expect(third.attachments[0].content.toString()).toBe('deep');
+  });
+
+  it('keeps a large attachment intact, lets the PST layer\'s buffer of it go once written, and needs no copy to be moved', async () => {
+    const data = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7919) & 0xff;
+    const handedOut: Buffer[] = [];
+    const content = () => {
+      const copy = Buffer.from(data);
+      handedOut.push(copy);
+      return copy;
+    };
+    const rebuilt = await rebuildMessage(message({ attachments: [attachment({ filename: 'big.bin', bytes: data, content })] }), context);
+    const parsed = await simpleParser(rebuilt.bytes);
+    expect(parsed.attachments).toHaveLength(1);
+    expect(sha256(parsed.attachments[0]!.content)).toBe(sha256(data));
+    // The PST layer's buffer of it was let go when the message was written (see src/mime/output.ts).
+    expect(handedOut).toHaveLength(1);
+    expect(handedOut[0]!.length).toBe(0);
+    // Memory of its own, little more than the message: the reader thread moves it to the engine as it is.
+    expect(rebuilt.bytes.byteOffset).toBe(0);
+    expect(rebuilt.bytes.buffer.byteLength - rebuilt.bytes.length).toBeLessThan(64 * 1024);
   });
 
   it('keeps OLE objects as their bytes and reports by-reference and unreadable ones', async () => {

@@ -1,0 +1,122 @@
+/**
+ * How a rebuilt message is held while it is made, so that a message of large attachments costs about its
+ * own size once, not several times over:
+ * - attachment bytes go into mail-composer in slices, so that its base64 encoder works on small pieces
+ *   (given whole, a 4 MB attachment becomes a 5.4 MB string, a 5.4 MB copy of it and the wrapped lines);
+ * - the message is written into one buffer as it streams out, with its header block replaced on the
+ *   way, instead of collected in chunks, joined, and joined again behind the new header;
+ * - buffers this module or the PST layer made for one message are let go explicitly once read
+ *   (releaseBytes), instead of waiting, dead, for V8's next full collection.
+ */
+import { Readable } from 'node:stream';
+
+/** Slices of attachment bytes fed to the encoder (a multiple of 3: base64 carries nothing over). */
+const SLICE_BYTES = 48 * 1024;
+
+/** Below this, a buffer is not worth releasing by hand: it is let go with the young generation. */
+const RELEASE_MIN_BYTES = 64 * 1024;
+
+/**
+ * Frees the memory behind `bytes` now. A large Buffer that lived for more than a moment is in V8's old
+ * generation, and its memory comes back only at the next full collection, which V8 starts only after
+ * some 64 MB more of such memory: a few large messages' worth of dead copies per thread. Moving
+ * (transferring) the memory to a new, unreferenced ArrayBuffer empties `bytes` (and every view of the
+ * same memory: its length becomes 0) and lets the memory go at the next scavenge, which comes soon.
+ *
+ * Only for memory nobody reads any more, and only for buffers of their own (a view at offset 0 of a
+ * large ArrayBuffer: never Node's shared pool of small buffers, which is 8 KB). Does nothing otherwise.
+ */
+export function releaseBytes(bytes: Uint8Array): void {
+  const memory = bytes.buffer;
+  if (!(memory instanceof ArrayBuffer) || bytes.byteOffset !== 0 || memory.byteLength < RELEASE_MIN_BYTES) return;
+  try {
+    structuredClone(memory, { transfer: [memory] });
+  } catch {
+    // Not transferable (Node marks some memory so): it goes with the garbage collector, as before.
+  }
+}
+
+/** A Buffer as a stream of slices of it (views, not copies). */
+export function slicedStream(bytes: Buffer): Readable {
+  let at = 0;
+  return new Readable({
+    highWaterMark: SLICE_BYTES,
+    read() {
+      if (at >= bytes.length) {
+        this.push(null);
+        return;
+      }
+      const end = Math.min(at + SLICE_BYTES, bytes.length);
+      this.push(bytes.subarray(at, end));
+      at = end;
+    },
+  });
+}
+
+/** The size of `n` bytes in base64 with mail-composer's 76-character lines, CRLF after each. */
+export function base64Size(n: number): number {
+  const chars = Math.ceil(n / 3) * 4;
+  return chars + Math.ceil(chars / 76) * 2;
+}
+
+const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
+
+/**
+ * Reads a message as it streams out of mail-composer into one buffer, `capacity` bytes to start with
+ * (grown when the estimate was short), its header block (up to the blank line, as latin1 text) replaced
+ * by what `header` makes of it. The result is a view at offset 0 of memory of its own (never Node's shared
+ * pool), with at most the estimate's surplus behind it, never written.
+ */
+export async function writeMessage(stream: Readable, capacity: number, header: (generated: string) => string): Promise<Buffer> {
+  const sink = new MessageSink();
+  /** The start of the stream, until the end of its header block is in. */
+  let head: Buffer | null = Buffer.alloc(0);
+  const start = (generated: Buffer, rest: Buffer) => {
+    const block = Buffer.from(`${header(generated.toString('latin1'))}\r\n\r\n`, 'latin1');
+    sink.open(block.length + Math.max(capacity, rest.length));
+    sink.append(block);
+    sink.append(rest);
+  };
+  for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+    if (head === null) {
+      sink.append(bytes);
+      continue;
+    }
+    head = head.length === 0 ? bytes : Buffer.concat([head, bytes]);
+    const end = head.indexOf(HEADER_END);
+    if (end < 0) continue;
+    start(head.subarray(0, end), head.subarray(end + HEADER_END.length));
+    head = null;
+  }
+  // No blank line at all: the whole of it was header.
+  if (head !== null) start(head, Buffer.alloc(0));
+  return sink.bytes();
+}
+
+/** Bytes written one after another into one buffer, grown when it is full. */
+class MessageSink {
+  private out = Buffer.alloc(0);
+  private used = 0;
+
+  open(capacity: number): void {
+    this.out = Buffer.allocUnsafeSlow(capacity);
+    this.used = 0;
+  }
+
+  append(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    if (this.used + chunk.length > this.out.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(this.used + chunk.length, Math.ceil(this.out.length * 1.5)));
+      this.out.copy(grown, 0, 0, this.used);
+      releaseBytes(this.out);
+      this.out = grown;
+    }
+    chunk.copy(this.out, this.used);
+    this.used += chunk.length;
+  }
+
+  bytes(): Buffer {
+    return this.out.subarray(0, this.used);
+  }
+}
