@@ -7,8 +7,9 @@
  * cut, timed out, process killed) stays in flight and is looked up on the server (SEARCH HEADER
  * Message-ID) before it is ever sent again. Items of the batch that were never sent go back to pending.
  *
- * Memory stays bounded: the PST reader (a worker thread) reads only a few messages ahead, and a batch is
- * closed at --batch messages or MAX_BATCH_BYTES, whichever comes first, and at most two batches are out.
+ * Memory stays bounded: the PST reader (a worker thread) reads only a few messages ahead, a batch is
+ * closed at --batch messages or MAX_BATCH_BYTES, whichever comes first, at most two batches are out, and
+ * all of it, read-ahead, batches and messages out, stays within HELD_BYTES (plus one message).
  */
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
@@ -23,19 +24,24 @@ import { TargetFailure, normalizeMessageId, type StoredAt, type Target, type Tar
 import type { ItemRef, MigrateListener, MigrateSummary } from './events.js';
 import { writeReport } from './report.js';
 import { ALREADY_ON_SERVER, buildRunPlan, SKIP_WORDS, type RunItem } from './run-plan.js';
+import { releaseBytes } from '../mime/output.js';
 import { PstSource, type RebuiltItem } from './source.js';
 import { Backoff, Pacer } from './throttle.js';
 
 /**
- * A batch never holds more than this many bytes of messages, whatever --batch says. Two batches can be out
- * at once; with 64 MB the peak RSS of migrate on a 1.1 GB PST of large messages was 396 MB, with 16 MB 324.
+ * A batch never holds more than this many bytes of messages, whatever --batch says (but one message, which
+ * may be larger). With 64 MB the peak RSS of migrate on a 1.1 GB PST of large messages was 396 MB, with 16 MB 324.
  */
 const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 /**
- * Read-ahead of the PST reader: messages, and bytes (by the PST's own size estimate until a message is
- * rebuilt, by its rebuilt size from then on: base64 makes attachments a third larger than the PST says).
+ * Bytes of messages the engine holds at once, all told: read ahead, gathered into a batch, and out being
+ * sent (each until its delivery is over). A message counts before it is read, by the PST's size of it
+ * plus what base64 adds, and by its rebuilt size from then on. One message more is read whatever it
+ * holds when the batch being gathered waits for it, so the bound is this plus one message.
+ * Before it, read-ahead (16 MB), two batches (16 MB each) and the overshoot of each by a message could
+ * hold 48 MB and three large messages at once.
  */
-const READ_AHEAD_BYTES = 16 * 1024 * 1024;
+const HELD_BYTES = 32 * 1024 * 1024;
 
 export interface MigrateOptions {
   pstPath: string;
@@ -86,6 +92,8 @@ interface BatchEntry {
   hash: string;
   /** message.bytes.length, kept: the bytes themselves are let go once the message is delivered. */
   size: number;
+  /** APPENDs of it put on the wire so far. */
+  appends: number;
 }
 
 const NO_BYTES = Buffer.alloc(0);
@@ -195,31 +203,48 @@ class SessionPool {
   }
 }
 
-/** Reads messages a few ahead of the uploads, in work-list order. */
-class Prefetcher {
+/** What a message not read yet is counted at: the PST's size of it, attachments grown by base64. */
+function estimatedBytes(item: RunItem): number {
+  return Math.ceil(item.size * 1.4);
+}
+
+/**
+ * Reads messages a few ahead of the uploads, in work-list order, within HELD_BYTES for everything read
+ * and not yet let go (see release).
+ */
+export class Prefetcher<Item extends { size: number }, Outcome extends { ok: boolean; bytes?: Buffer }> {
   private next = 0;
-  private readonly ahead: Array<{ item: RunItem; outcome: ReturnType<PstSource['read']>; counted: { bytes: number } }> = [];
-  private bytesAhead = 0;
+  private readonly ahead: Array<{ item: Item; outcome: Promise<Outcome>; counted: { bytes: number } }> = [];
+  /** Bytes read ahead or taken and not let go yet. */
+  private heldBytes = 0;
 
   constructor(
-    private readonly items: RunItem[],
-    private readonly source: PstSource,
+    private readonly items: Item[],
+    private readonly read: (item: Item) => Promise<Outcome>,
     private readonly maxCount: number,
+    private readonly maxBytes: number,
+    private readonly estimate: (item: Item) => number,
   ) {}
 
-  private fill(): void {
+  get held(): number {
+    return this.heldBytes;
+  }
+
+  /** Reads ahead what the limits allow; with `oneAnyway`, one message when none is ahead (someone waits for it). */
+  private fill(oneAnyway: boolean): void {
     while (this.next < this.items.length) {
       const item = this.items[this.next]!;
-      const room = this.ahead.length === 0 || (this.ahead.length < this.maxCount && this.bytesAhead + item.size <= READ_AHEAD_BYTES);
+      const estimate = this.estimate(item);
+      const room = (oneAnyway && this.ahead.length === 0) || (this.ahead.length < this.maxCount && this.heldBytes + estimate <= this.maxBytes);
       if (!room) return;
       this.next += 1;
-      this.bytesAhead += item.size;
-      const counted = { bytes: item.size };
-      const outcome = this.source.read(item.nid, item.folder.role);
+      this.heldBytes += estimate;
+      const counted = { bytes: estimate };
+      const outcome = this.read(item);
       // Once rebuilt, the message counts at its real size (read never rejects).
       void outcome.then((read) => {
-        const real = read.ok ? read.bytes.length : 0;
-        this.bytesAhead += real - counted.bytes;
+        const real = read.ok ? (read.bytes?.length ?? 0) : 0;
+        this.heldBytes += real - counted.bytes;
         counted.bytes = real;
       });
       this.ahead.push({ item, outcome, counted });
@@ -227,19 +252,27 @@ class Prefetcher {
   }
 
   /** The next item the caller has not taken, without reading it (for --limit decisions). */
-  peek(): RunItem | null {
+  peek(): Item | null {
     return this.ahead[0]?.item ?? this.items[this.next] ?? null;
   }
 
-  async take(): Promise<{ item: RunItem; outcome: Awaited<ReturnType<PstSource['read']>> } | null> {
-    this.fill();
+  /**
+   * The next message, read. It stays counted until the caller lets it go (release) with the size it
+   * had: the bytes of the outcome, 0 when it could not be read.
+   */
+  async take(): Promise<{ item: Item; outcome: Outcome } | null> {
+    this.fill(true);
     const head = this.ahead.shift();
     if (!head) return null;
     const outcome = await head.outcome;
-    this.bytesAhead -= head.counted.bytes;
-    head.counted.bytes = 0;
-    this.fill();
+    this.fill(false);
     return { item: head.item, outcome };
+  }
+
+  /** A message taken is let go (delivered, or dropped): room to read further ahead. */
+  release(bytes: number): void {
+    this.heldBytes -= bytes;
+    this.fill(false);
   }
 }
 
@@ -449,7 +482,13 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
       for (const mailbox of mailboxes) ensured.add(mailbox);
     }
 
-    const prefetcher = new Prefetcher(work, source, Math.max(4, Math.min(options.batchSize * 2, 200)));
+    const prefetcher = new Prefetcher(
+      work,
+      (item: RunItem) => source.read(item.nid, item.folder.role),
+      Math.max(4, Math.min(options.batchSize * 2, 200)),
+      HELD_BYTES,
+      estimatedBytes,
+    );
     const existingByMailbox = new Map<string, Map<string, number>>();
     let currentFolder: number | null = null;
     let batchNumber = 0;
@@ -477,12 +516,14 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
         const taken = (await prefetcher.take())!;
         const { item, outcome } = taken;
         if (!outcome.ok) {
+          prefetcher.release(0);
           job.markFailed(item.nid, `the item could not be read from the PST: ${outcome.detail}`);
           summary.failed += 1;
           events({ type: 'failed', item: refOf(item), reason: outcome.detail });
           continue;
         }
         if (plan.sizeLimit !== null && outcome.bytes.length > plan.sizeLimit) {
+          prefetcher.release(outcome.bytes.length);
           const reason = `${SKIP_WORDS['too-large']}: ${outcome.bytes.length} bytes, the limit is ${plan.sizeLimit}`;
           job.markSkipped(item.nid, reason);
           summary.skipped += 1;
@@ -496,6 +537,7 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
             existingByMailbox.set(item.mailbox, existing);
           }
           if ((existing.get(normalizeMessageId(outcome.messageId)) ?? 0) > 0) {
+            prefetcher.release(outcome.bytes.length);
             job.markSkipped(item.nid, ALREADY_ON_SERVER);
             summary.skipped += 1;
             events({ type: 'skipped', item: refOf(item), reason: ALREADY_ON_SERVER });
@@ -506,7 +548,7 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
           currentFolder = item.folder.nid;
           events({ type: 'folder', folder: item.folder.path, mailbox: item.mailbox, messages: work.filter((other) => other.folder.nid === item.folder.nid).length });
         }
-        batch.push({ item, message: outcome, hash: createHash('sha256').update(outcome.bytes).digest('hex'), size: outcome.bytes.length });
+        batch.push({ item, message: outcome, hash: createHash('sha256').update(outcome.bytes).digest('hex'), size: outcome.bytes.length, appends: 0 });
         batchBytes += outcome.bytes.length;
       }
       if (batch.length === 0) break;
@@ -580,7 +622,13 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
       const outcomes = await Promise.all(
         batch.map((entry) =>
           (queue.add(() => deliver(entry)) as Promise<DeliveryOutcome>).then((outcome) => {
+            const { bytes } = entry.message;
             entry.message.bytes = NO_BYTES;
+            prefetcher.release(entry.size);
+            // Stored by its only APPEND, answered OK: every byte of it was written and nothing reads
+            // it any more, so its memory goes now, not at V8's next full collection. (After a lost
+            // connection a socket might still hold an earlier try's bytes: those are left to V8.)
+            if (outcome.kind === 'done' && !outcome.recovered && entry.appends === 1) releaseBytes(bytes);
             return outcome;
           }),
         ),
@@ -665,6 +713,7 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
           }
           mayBeStored = true;
           appending = true;
+          entry.appends += 1;
           const stored = await session.append({ mailbox: item.mailbox, bytes: message.bytes, flags: message.flags, internalDate: message.internalDate });
           rememberStored(item.mailbox, { ...stored, messageId: message.messageId });
           pool.release(session, bytes);
