@@ -1,8 +1,9 @@
 /**
  * How a rebuilt message is held while it is made, so that a message of large attachments costs about its
  * own size once, not several times over:
- * - attachment bytes go into mail-composer in slices, so that its base64 encoder works on small pieces
- *   (given whole, a 4 MB attachment becomes a 5.4 MB string, a 5.4 MB copy of it and the wrapped lines);
+ * - attachment bytes go into mail-composer in slices, read from the PST only as the base64 encoder takes
+ *   them, so that an attachment is never held whole and the encoder works on small pieces (given whole,
+ *   a 4 MB attachment becomes a 5.4 MB string, a 5.4 MB copy of it and the wrapped lines);
  * - the message is written into one buffer as it streams out, with its header block replaced on the
  *   way, instead of collected in chunks, joined, and joined again behind the new header;
  * - buffers this module or the PST layer made for one message are let go explicitly once read
@@ -36,19 +37,29 @@ export function releaseBytes(bytes: Uint8Array): void {
   }
 }
 
-/** A Buffer as a stream of slices of it (views, not copies). */
-export function slicedStream(bytes: Buffer): Readable {
+/**
+ * `length` bytes as a stream of slices, each made by `slice(at, size)` only when the reader wants it (a
+ * view of a Buffer, or bytes read from the PST). A slice that throws ends the stream with that error.
+ */
+export function slicedStream(length: number, slice: (at: number, size: number) => Buffer): Readable {
   let at = 0;
   return new Readable({
     highWaterMark: SLICE_BYTES,
     read() {
-      if (at >= bytes.length) {
+      if (at >= length) {
         this.push(null);
         return;
       }
-      const end = Math.min(at + SLICE_BYTES, bytes.length);
-      this.push(bytes.subarray(at, end));
-      at = end;
+      const size = Math.min(SLICE_BYTES, length - at);
+      let bytes: Buffer;
+      try {
+        bytes = slice(at, size);
+      } catch (error) {
+        this.destroy(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      at += size;
+      this.push(bytes);
     },
   });
 }

@@ -45,10 +45,22 @@ const MAX_EMBEDDED_DEPTH = 32;
  * Throws only when the item itself cannot be read (the PST layer's PstError).
  */
 export async function rebuildMessage(message: PstMessage, context: RebuildContext): Promise<RebuiltMessage> {
-  return rebuild(message, context, `${context.storeFingerprint}:${message.nid}`, 0);
+  const seed = `${context.storeFingerprint}:${message.nid}`;
+  try {
+    return await rebuild(message, context, seed, 0, true);
+  } catch (error) {
+    // An attachment that failed part way through, read a slice at a time: the message is built again
+    // with each attachment read whole first, so that one that cannot be read is left out with a
+    // warning, as always.
+    if (!(error instanceof AttachmentReadError)) throw error;
+    return rebuild(message, context, seed, 0, false);
+  }
 }
 
-async function rebuild(message: PstMessage, context: RebuildContext, seed: string, depth: number): Promise<RebuiltMessage> {
+/** A slice of an attachment could not be read while the message was being written. */
+class AttachmentReadError extends Error {}
+
+async function rebuild(message: PstMessage, context: RebuildContext, seed: string, depth: number, sliced: boolean): Promise<RebuiltMessage> {
   const warnings: RebuildWarning[] = [];
   const own = isOwnMail(message, context);
   const fields = usesStoredHeaders(message, context) ? splitHeaderFields(message.transportHeaders ?? '') : [];
@@ -62,7 +74,7 @@ async function rebuild(message: PstMessage, context: RebuildContext, seed: strin
   const date = headerDate(message);
 
   const body = chooseBody(message, warnings);
-  const attachments = await composeAttachments(message, context, seed, depth, body.html, warnings);
+  const attachments = await composeAttachments(message, context, seed, depth, body.html, warnings, sliced);
   if (body.rtfAttachment) {
     attachments.push({
       content: body.rtfAttachment,
@@ -292,6 +304,7 @@ async function composeAttachments(
   depth: number,
   html: BodyPart | null,
   warnings: RebuildWarning[],
+  sliced: boolean,
 ): Promise<ComposerAttachment[]> {
   const result: ComposerAttachment[] = [];
   for (const attachment of message.attachments) {
@@ -308,7 +321,7 @@ async function composeAttachments(
         continue;
       }
       // The embedded message is rebuilt as received mail (its own headers, when it kept them).
-      const rebuilt = await rebuild(inner, { ...context, folderRole: null, embedded: true }, `${seed}/${attachment.index}`, depth + 1);
+      const rebuilt = await rebuild(inner, { ...context, folderRole: null, embedded: true }, `${seed}/${attachment.index}`, depth + 1, sliced);
       warnings.push(...rebuilt.warnings.map((warning) => ({ ...warning, detail: `in embedded ${label}: ${warning.detail}` })));
       result.push({
         content: rebuilt.bytes,
@@ -329,9 +342,22 @@ async function composeAttachments(
       warnings.push({ code: 'attachment-unreadable', detail: `${label}: attachment method ${attachment.method} holds no data` });
       continue;
     }
-    let content: Buffer;
+    const inline = referencedInHtml(html, attachment.contentId);
+    const cid = attachment.contentId.replace(/^<|>$/g, '');
+    const declaredType = contentTypeOf(attachment) ?? detectType(attachment.filename, attachment.method);
+    // base64 is read from the PST a slice at a time as it is written (see output.ts); a message/* part,
+    // whose bytes decide whether it may stay one, is read whole.
+    let part: Pick<ComposerAttachment, 'content' | 'size' | 'owned'> & { contentType: string };
     try {
-      content = attachment.content();
+      if (sliced && !/^message\//.test(declaredType)) {
+        const opened = attachment.open();
+        part = { content: pstStream(opened, label), size: opened.length, contentType: declaredType };
+      } else {
+        const content = attachment.content();
+        const contentType = safeAttachmentType(declaredType, content);
+        const whole = contentType.startsWith('message/') ? content : slicedStream(content.length, (at, size) => content.subarray(at, at + size));
+        part = { content: whole, size: content.length, owned: content, contentType };
+      }
     } catch (error) {
       warnings.push({ code: 'attachment-unreadable', detail: `${label}: ${error instanceof Error ? error.message : String(error)}` });
       continue;
@@ -339,16 +365,10 @@ async function composeAttachments(
     if (attachment.method === 'ole') {
       warnings.push({ code: 'attachment-ole', detail: `${label}: an embedded OLE object, kept as its stored bytes` });
     }
-    const inline = referencedInHtml(html, attachment.contentId);
-    const cid = attachment.contentId.replace(/^<|>$/g, '');
-    const contentType = safeAttachmentType(contentTypeOf(attachment) ?? detectType(attachment.filename, attachment.method), content);
+    const { contentType } = part;
     const base64 = !contentType.startsWith('message/');
     result.push({
-      // base64 goes in slices (see output.ts); a message/* part goes whole, as it is.
-      content: base64 ? slicedStream(content) : content,
-      size: content.length,
-      owned: content,
-      contentType,
+      ...part,
       contentDisposition: inline ? 'inline' : 'attachment',
       filename: attachment.filename || false,
       // base64 keeps every byte; a message/* part is written as it is (7bit, checked above).
@@ -357,6 +377,19 @@ async function composeAttachments(
     });
   }
   return result;
+}
+
+/** An attachment read from the PST a slice at a time as the encoder takes it: never held whole. */
+function pstStream(opened: ReturnType<PstAttachment['open']>, label: string): Readable {
+  return slicedStream(opened.length, (_at, size) => {
+    const slice = Buffer.allocUnsafe(size);
+    try {
+      opened.read(slice);
+    } catch (error) {
+      throw new AttachmentReadError(`${label}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return slice;
+  });
 }
 
 function detectType(filename: string, method: PstAttachment['method']): string {

@@ -634,6 +634,20 @@ function attachmentsOf(message: PSTMessage, depth: number): PstAttachment[] {
           if (bytes.length > 0) stream.readCompletely(bytes);
           return bytes;
         }),
+      open: () =>
+        quietly(() => {
+          const stream = attachment.fileInputStream;
+          const length = stream ? stream.length.toNumber() : 0;
+          let at = 0;
+          return {
+            length,
+            read: (into: Buffer) => {
+              if (at + into.length > length) throw new Error(`a read past the end of the attachment (${length} bytes)`);
+              if (into.length > 0) quietly(() => stream!.readCompletely(into));
+              at += into.length;
+            },
+          };
+        }),
       embedded: () =>
         method === 'embedded'
           ? quietly(() => {

@@ -125,6 +125,12 @@ export interface PstAttachment {
    * buffer of the caller's own, which it may free (src/mime releases it once the message is written).
    */
   content(): Buffer;
+  /**
+   * The same bytes a slice at a time, so that a large attachment is never held whole: `read` fills the
+   * buffer it is given with the next bytes (throws when they cannot be read). Throws when the attachment
+   * cannot be opened at all.
+   */
+  open(): { length: number; read(into: Buffer): void };
   /** The embedded message of a method-5 attachment, to any depth; null for other methods. */
   embedded(): PstMessage | null;
 }

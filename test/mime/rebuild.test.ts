@@ -52,8 +52,23 @@ function message(overrides: Partial<PstMessage> = {}): PstMessage {
   };
 }
 
+/** The bytes of `content`, a slice at a time, as the PST layer's open() gives them. */
+function opener(content: () => Buffer): PstAttachment['open'] {
+  return () => {
+    const whole = content();
+    let at = 0;
+    return {
+      length: whole.length,
+      read: (into: Buffer) => {
+        at += whole.copy(into, 0, at, at + into.length);
+      },
+    };
+  };
+}
+
 function attachment(overrides: Partial<PstAttachment> & { bytes?: Buffer }): PstAttachment {
   const bytes = overrides.bytes ?? Buffer.from('data');
+  const content = overrides.content ?? (() => Buffer.from(bytes));
   return {
     index: 0,
     method: 'by-value',
@@ -64,7 +79,8 @@ function attachment(overrides: Partial<PstAttachment> & { bytes?: Buffer }): Pst
     hidden: false,
     renderingPosition: -1,
     // A new buffer on each call, as the PST layer gives: the rebuild frees it once the message is written.
-    content: () => Buffer.from(bytes),
+    content,
+    open: opener(content),
     embedded: () => null,
     ...overrides,
   };
@@ -364,25 +380,66 @@ describe('attachments', () => {
     expect(third.attachments[0].content.toString()).toBe('deep');
   });
 
-  it('keeps a large attachment intact, lets the PST layer\'s buffer of it go once written, and needs no copy to be moved', async () => {
+  it('reads a large attachment from the PST a slice at a time, never whole, and needs no copy to move the message', async () => {
     const data = Buffer.alloc(3 * 1024 * 1024);
     for (let i = 0; i < data.length; i++) data[i] = (i * 7919) & 0xff;
-    const handedOut: Buffer[] = [];
-    const content = () => {
-      const copy = Buffer.from(data);
-      handedOut.push(copy);
-      return copy;
+    const reads: number[] = [];
+    let wholeReads = 0;
+    const open = () => {
+      let at = 0;
+      return {
+        length: data.length,
+        read: (into: Buffer) => {
+          reads.push(into.length);
+          at += data.copy(into, 0, at, at + into.length);
+        },
+      };
     };
-    const rebuilt = await rebuildMessage(message({ attachments: [attachment({ filename: 'big.bin', bytes: data, content })] }), context);
+    const content = () => {
+      wholeReads += 1;
+      return Buffer.from(data);
+    };
+    const rebuilt = await rebuildMessage(message({ attachments: [attachment({ filename: 'big.bin', bytes: data, content, open })] }), context);
     const parsed = await simpleParser(rebuilt.bytes);
     expect(parsed.attachments).toHaveLength(1);
     expect(sha256(parsed.attachments[0]!.content)).toBe(sha256(data));
-    // The PST layer's buffer of it was let go when the message was written (see src/mime/output.ts).
-    expect(handedOut).toHaveLength(1);
-    expect(handedOut[0]!.length).toBe(0);
+    expect(wholeReads).toBe(0);
+    expect(Math.max(...reads)).toBeLessThanOrEqual(64 * 1024);
+    expect(reads.reduce((sum, n) => sum + n, 0)).toBe(data.length);
     // Memory of its own, little more than the message: the reader thread moves it to the engine as it is.
     expect(rebuilt.bytes.byteOffset).toBe(0);
     expect(rebuilt.bytes.buffer.byteLength - rebuilt.bytes.length).toBeLessThan(64 * 1024);
+  });
+
+  it('leaves out with a warning an attachment that fails part way through, and frees what was read whole', async () => {
+    const data = Buffer.alloc(200_000, 5);
+    const failing = () => {
+      let reads = 0;
+      return {
+        length: data.length,
+        read: (into: Buffer) => {
+          if (++reads === 2) throw new Error('block 7 is damaged');
+          data.copy(into);
+        },
+      };
+    };
+    const handedOut: Buffer[] = [];
+    const rebuilt = await rebuildMessage(
+      message({
+        attachments: [
+          attachment({ index: 0, filename: 'broken.bin', bytes: data, open: failing, content: () => { throw new Error('block 7 is damaged'); } }),
+          attachment({ index: 1, filename: 'fine.bin', bytes: data, content: () => (handedOut.push(Buffer.from(data)), handedOut.at(-1)!) }),
+        ],
+      }),
+      context,
+    );
+    expect(rebuilt.warnings).toEqual([{ code: 'attachment-unreadable', detail: 'broken.bin: block 7 is damaged' }]);
+    const parsed = await simpleParser(rebuilt.bytes);
+    expect(parsed.attachments.map((part) => part.filename)).toEqual(['fine.bin']);
+    expect(sha256(parsed.attachments[0]!.content)).toBe(sha256(data));
+    // Built the second time with each attachment read whole: that buffer was let go once written.
+    expect(handedOut.length).toBeGreaterThan(0);
+    expect(handedOut.at(-1)!.length).toBe(0);
   });
 
   it('keeps OLE objects as their bytes and reports by-reference and unreadable ones', async () => {
