@@ -8,6 +8,7 @@
  * throws on search folders, getRecipient(i) re-reads the whole recipient table for every recipient.
  */
 import { createHash } from 'node:crypto';
+import { readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { PSTAttachment, PSTFile, PSTFolder, PSTMessage } from 'pst-extractor';
 import { PstError } from '../errors.js';
@@ -35,7 +36,7 @@ import type {
 const require = createRequire(import.meta.url);
 const extractor = require('pst-extractor') as typeof import('pst-extractor');
 const { PSTUtil } = require('pst-extractor/dist/PSTUtil.class.js') as {
-  PSTUtil: { detectAndLoadPSTObject(file: PSTFile, nid: unknown): unknown };
+  PSTUtil: { detectAndLoadPSTObject(file: PSTFile, nid: unknown): unknown; decode(data: Buffer): void };
 };
 const Long = require('long') as { fromNumber(value: number): unknown };
 // The item classes the library picks by message class; its index does not export them.
@@ -634,20 +635,7 @@ function attachmentsOf(message: PSTMessage, depth: number): PstAttachment[] {
           if (bytes.length > 0) stream.readCompletely(bytes);
           return bytes;
         }),
-      open: () =>
-        quietly(() => {
-          const stream = attachment.fileInputStream;
-          const length = stream ? stream.length.toNumber() : 0;
-          let at = 0;
-          return {
-            length,
-            read: (into: Buffer) => {
-              if (at + into.length > length) throw new Error(`a read past the end of the attachment (${length} bytes)`);
-              if (into.length > 0) quietly(() => stream!.readCompletely(into));
-              at += into.length;
-            },
-          };
-        }),
+      open: () => quietly(() => openNodeData(attachment.fileInputStream as unknown as NodeStream | null)),
       embedded: () =>
         method === 'embedded'
           ? quietly(() => {
@@ -658,6 +646,59 @@ function attachmentsOf(message: PSTMessage, depth: number): PstAttachment[] {
     });
   }
   return attachments;
+}
+
+/** What openNodeData uses of pst-extractor's PSTNodeInputStream. */
+interface NodeStream {
+  length: { toNumber(): number };
+  encrypted: boolean;
+  /** The whole data when it is in memory (one block, or decompressed), else null. */
+  allData: Buffer | null;
+  /** The data blocks, in order, when they are read from the file. */
+  indexItems: Array<{ fileOffset: { toNumber(): number }; size: number }>;
+  pstFile: { pstFD: number };
+  readCompletely(into: Buffer): void;
+}
+
+/**
+ * A node's data (an attachment's bytes) read in order into the buffers it is given: straight from the
+ * file into them, block by block, decrypted in place. The library's own stream reads each block into a
+ * buffer of its own and copies it, through its page cache: for an attachment of some MB, garbage of
+ * twice its size in the reader thread.
+ */
+function openNodeData(stream: NodeStream | null): ReturnType<PstAttachment['open']> {
+  const length = stream ? stream.length.toNumber() : 0;
+  const blocks = stream && stream.allData === null && stream.pstFile.pstFD > 0 ? stream.indexItems : null;
+  let at = 0;
+  let block = 0;
+  let inBlock = 0;
+  return {
+    length,
+    read: (into: Buffer) => {
+      if (at + into.length > length) throw new Error(`a read past the end of the attachment (${length} bytes)`);
+      if (into.length === 0) return;
+      if (!blocks) {
+        quietly(() => stream!.readCompletely(into));
+      } else {
+        let filled = 0;
+        while (filled < into.length) {
+          const item = blocks[block];
+          if (!item) throw new Error(`the attachment's blocks end before its ${length} bytes`);
+          const take = Math.min(item.size - inBlock, into.length - filled);
+          const got = readSync(stream!.pstFile.pstFD, into, filled, take, item.fileOffset.toNumber() + inBlock);
+          if (got !== take) throw new Error('the PST file ends inside an attachment');
+          filled += take;
+          inBlock += take;
+          if (inBlock === item.size) {
+            block += 1;
+            inBlock = 0;
+          }
+        }
+        if (stream!.encrypted) PSTUtil.decode(into);
+      }
+      at += into.length;
+    },
+  };
 }
 
 /** The property tag of a named property in this file, or null when the file does not map it. */

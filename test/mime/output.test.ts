@@ -2,7 +2,12 @@
  * How a rebuilt message is held while it is made (src/mime/output.ts): written once into a buffer of its
  * own, header block replaced on the way, the attachments' bytes let go once written.
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { simpleParser } from 'mailparser';
+import { ensureFixture } from '../../fixtures/writer/fixtures.js';
+import { rebuildMessage } from '../../src/mime/index.js';
+import { openPst } from '../../src/pst/index.js';
 import { base64Size, releaseBytes, slicedStream, writeMessage } from '../../src/mime/output.js';
 
 const chunks = (...parts: string[]) => Readable.from(parts.map((part) => Buffer.from(part, 'latin1')));
@@ -55,3 +60,32 @@ it('slicedStream hands out the bytes in slices; base64Size is the encoded size w
   expect(base64Size(bytes.length)).toBeGreaterThanOrEqual(encoded.length);
   expect(base64Size(bytes.length)).toBeLessThanOrEqual(encoded.length + 2);
 });
+
+it('a 35 MB attachment (an XXBLOCK over XBLOCKs) read from the PST a slice at a time is the bytes read whole, and rebuilds byte for byte', async () => {
+  const reader = openPst(ensureFixture('large-attachment'));
+  try {
+    const inbox = reader.root.children.find((folder) => folder.role === 'inbox')!;
+    const [summary] = [...reader.items(inbox)] as Array<{ nid: number }>;
+    const message = reader.readMessage(summary!.nid);
+    const [attachment] = message.attachments;
+    const whole = attachment!.content();
+    const opened = attachment!.open();
+    expect(opened.length).toBe(whole.length);
+    // Uneven slices: across block boundaries and in the middle of blocks.
+    const hash = createHash('sha256');
+    for (let at = 0, size = 1; at < opened.length; at += size, size = Math.min(size * 3 + 1, 1_000_000)) {
+      const slice = Buffer.alloc(Math.min(size, opened.length - at));
+      opened.read(slice);
+      hash.update(slice);
+      size = slice.length;
+    }
+    expect(hash.digest('hex')).toBe(createHash('sha256').update(whole).digest('hex'));
+    expect(() => opened.read(Buffer.alloc(1))).toThrow(/past the end/);
+
+    const rebuilt = await rebuildMessage(message, { storeFingerprint: reader.store.fingerprint, folderRole: 'inbox' });
+    const parsed = await simpleParser(rebuilt.bytes);
+    expect(createHash('sha256').update(parsed.attachments[0]!.content).digest('hex')).toBe(createHash('sha256').update(whole).digest('hex'));
+  } finally {
+    reader.close();
+  }
+}, 120_000);
