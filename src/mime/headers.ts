@@ -91,10 +91,3 @@ export function asciiField(field: HeaderField): string {
   const encoded = MimeNode.encodeHeaderValue(field.name, value, { textEncoding: 'B' });
   return foldLines(`${field.name}: ${encoded}`, 76).replace(/\r?\n/g, '\r\n');
 }
-
-/** The header section of a built message (up to the blank line), split into fields, and the rest. */
-export function splitMessage(bytes: Buffer): { header: string; body: Buffer } {
-  const end = bytes.indexOf('\r\n\r\n');
-  if (end < 0) return { header: bytes.toString('latin1'), body: Buffer.alloc(0) };
-  return { header: bytes.subarray(0, end).toString('latin1'), body: bytes.subarray(end + 4) };
-}
