@@ -154,7 +154,10 @@ test('a look-up the server refuses is no answer: the message whose answer was lo
     migrateOptions({ pstPath: SAMPLE, target: imapTarget(proxy.port, 'carol', password), batchSize: 1, connections: 1 }),
     (event) => events.push(event),
   );
-  expect(result).toMatchObject({ status: 'finished', failed: 0, remaining: 0, recovered: 1 });
+  expect(result).toMatchObject({ status: 'finished', failed: 0, remaining: 0 });
+  // The message behind the lost answer, and any pipelined after it that the server stored before the
+  // cut (their answers went with the connection), are found on the server, not sent again.
+  expect(result.recovered).toBeGreaterThanOrEqual(1);
   expect(searches).toBeGreaterThanOrEqual(3);
   expect(events.filter((event) => event.type === 'retry' && /SEARCH in INBOX was refused/.test(event.reason))).toHaveLength(2);
   const contents = await serverContents(server.port, 'carol', 'secret');

@@ -264,7 +264,10 @@ test('\\Flagged set after APPEND (Outlook.com) goes to the selected mailbox with
   try {
     const lock = await client.getMailboxLock('Flags', { readOnly: true });
     try {
-      for (const at of stored) expect((await client.fetchOne(String(at.uid), { uid: true, flags: true }, { uid: true }))?.flags?.has('\\Flagged')).toBe(true);
+      for (const at of stored) {
+        const fetched = await client.fetchOne(String(at.uid), { uid: true, flags: true }, { uid: true });
+        expect(fetched && fetched.flags?.has('\\Flagged')).toBe(true);
+      }
     } finally {
       lock.release();
     }
