@@ -44,3 +44,43 @@ test('a 20 KB message goes out with its APPEND at once, without waiting for a co
   // And what it stored is the message, byte for byte.
   expect(sent).toContain(message.toString('latin1'));
 });
+
+test('a large message goes to the socket as the very buffer it was given, not copied into the command', async () => {
+  const { ImapFlow } = await import('imapflow');
+  const client = new ImapFlow({ host: '127.0.0.1', port: server.port, secure: false, auth: { user: 'alice', pass: PASSWORD }, logger: false });
+  await client.connect();
+  const line = `${'y'.repeat(998)}\r\n`;
+  const message = Buffer.from(`Subject: very big\r\nMessage-ID: <very-big@example.com>\r\n\r\n${line.repeat(1024)}`);
+  const written: Buffer[] = [];
+  // The socket imapflow writes to, watched: every write still goes through.
+  const socket = (client as unknown as { writeSocket: { write: (data: Buffer) => boolean } }).writeSocket;
+  const write = socket.write.bind(socket);
+  socket.write = (data: Buffer) => {
+    written.push(data);
+    return write(data);
+  };
+  let uid: number | undefined;
+  try {
+    uid = ((await client.append('INBOX', message, [])) as { uid?: number }).uid;
+  } finally {
+    socket.write = write;
+  }
+  try {
+    // The message itself was written, not a copy of it joined with the command line; before and after
+    // it, the command line ("{size+}") and the closing CRLF.
+    const at = written.indexOf(message);
+    expect(at).toBeGreaterThan(0);
+    expect(written[at - 1]!.toString('latin1')).toMatch(new RegExp(`APPEND INBOX .*\\{${message.length}\\+\\}\\r\\n$`));
+    expect(written[at + 1]!.toString('latin1')).toBe('\r\n');
+    // And the server holds it byte for byte.
+    const lock = await client.getMailboxLock('INBOX', { readOnly: true });
+    try {
+      const fetched = await client.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
+      expect(fetched && fetched.source?.equals(message)).toBe(true);
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await client.logout();
+  }
+});
