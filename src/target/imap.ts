@@ -209,6 +209,8 @@ class ImapSession implements TargetSession {
   private blamedForLoss: number | null = null;
   /** The mailbox this session selected (read-write) for the APPENDs to it, while it stays selected. */
   private selectedForAppends: string | null = null;
+  /** Mailboxes the server refused to select: their APPENDs go unselected, without asking again. */
+  private readonly unselectable = new Set<string>();
 
   constructor(
     private readonly client: ImapFlow,
@@ -347,7 +349,7 @@ class ImapSession implements TargetSession {
    * APPEND. Only with UIDPLUS, where each APPEND's OK names the new UID. Call it inside alone().
    */
   private async selectForAppends(mailbox: string): Promise<void> {
-    if (this.isSelectedForAppends(mailbox)) return;
+    if (this.isSelectedForAppends(mailbox) || this.unselectable.has(mailbox)) return;
     this.selectedForAppends = null;
     try {
       await this.run(() => this.client.mailboxOpen(mailbox));
@@ -358,7 +360,9 @@ class ImapSession implements TargetSession {
         throw new TargetFailure('connection', error.serverWords, { cause: error.cause, code: error.code ?? undefined, unsent: true });
       }
       // A mailbox that cannot be selected (missing, or refused) is appended to unselected: the APPEND's own
-      // answer says what is wrong, as it did before.
+      // answer says what is wrong, as it did before. A refusal is not asked again on this connection (a
+      // SELECT waits for every APPEND in flight to be answered).
+      if (error instanceof TargetFailure && error.kind === 'refused' && !isNonexistent(error.cause)) this.unselectable.add(mailbox);
     }
   }
 

@@ -290,3 +290,24 @@ test('without UIDPLUS nothing is selected for APPENDs (a UID would have to be gu
   expect(commandsSent(relay, /^\S+ (SELECT|EXAMINE) /i)).toEqual([]);
   expect((await storedBytes('carol', 'NoUidPlus')).size).toBe(3);
 });
+
+test('a mailbox the server refuses to select is appended to unselected, and not asked for again', async () => {
+  const proxy = await startFaultProxy(server.port);
+  let selects = 0;
+  proxy.refuseCommand = (line) => / SELECT /i.test(line) && ++selects > 0;
+  try {
+    const session = await imapTarget(proxy.port, 'dave', password, { pipelineDepth: 8 }).open();
+    let stored: StoredAt[];
+    try {
+      await session.ensureMailbox('NoSelect');
+      stored = await Promise.all([60, 61, 62, 63].map((n) => session.append({ mailbox: 'NoSelect', bytes: message(n), flags: [], internalDate: null })));
+    } finally {
+      await session.close();
+    }
+    expect(selects).toBe(1);
+    expect(new Set(stored.map((at) => at.uid)).size).toBe(4);
+    expect((await storedBytes('dave', 'NoSelect')).size).toBe(4);
+  } finally {
+    await proxy.close();
+  }
+});
