@@ -140,7 +140,8 @@ export class ImapTarget implements Target {
         ...imapFlowOptions(connection),
         socketTimeout: Math.max(this.options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS, 10_000),
         // An option of the install-time patch (patches/imapflow+2.10.2.patch): APPEND (to a mailbox that
-        // is not selected), CREATE and SUBSCRIBE go out while the commands before still wait for answers.
+        // is not selected, or with UIDPLUS to the one selected read-write), CREATE and SUBSCRIBE go out
+        // while the commands before still wait for answers.
         ...({ pipelining: this.depth > 1 } as object),
       });
       client.on('error', () => {});
@@ -312,7 +313,7 @@ class ImapSession implements TargetSession {
       // Every APPEND in flight fails with the connection; the first of them to be told decides the blame.
       this.blamedForLoss ??= this.unanswered.size === 1 ? ticket : 0;
       if (this.blamedForLoss === ticket) throw error;
-      throw new TargetFailure('connection', error.serverWords, { cause: error.cause, code: error.code ?? undefined, collateral: true });
+      throw error.marked({ collateral: true });
     } finally {
       this.unanswered.delete(ticket);
     }
@@ -357,7 +358,7 @@ class ImapSession implements TargetSession {
     } catch (error) {
       // Nothing of the message was sent yet.
       if (error instanceof TargetFailure && error.kind === 'connection') {
-        throw new TargetFailure('connection', error.serverWords, { cause: error.cause, code: error.code ?? undefined, unsent: true });
+        throw error.marked({ unsent: true });
       }
       // A mailbox that cannot be selected (missing, or refused) is appended to unselected: the APPEND's own
       // answer says what is wrong, as it did before. A refusal is not asked again on this connection (a

@@ -104,4 +104,15 @@ export class TargetFailure extends Error {
   readonly collateral: boolean;
   /** The command never left: the connection was already gone. Nothing can have been stored. */
   readonly unsent: boolean;
+
+  /** The same failure, marked collateral or unsent. */
+  marked(marks: { collateral?: boolean; unsent?: boolean }): TargetFailure {
+    return new TargetFailure(this.kind, this.serverWords, {
+      cause: this.cause,
+      code: this.code ?? undefined,
+      retryAfterMs: this.retryAfterMs ?? undefined,
+      collateral: marks.collateral ?? this.collateral,
+      unsent: marks.unsent ?? this.unsent,
+    });
+  }
 }
