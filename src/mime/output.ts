@@ -9,7 +9,7 @@
  * - buffers this module or the PST layer made for one message are let go explicitly once read
  *   (releaseBytes), instead of waiting, dead, for V8's next full collection.
  */
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 
 /** Slices of attachment bytes fed to the encoder (a multiple of 3: base64 carries nothing over). */
 const SLICE_BYTES = 48 * 1024;
@@ -72,37 +72,69 @@ export function base64Size(n: number): number {
 
 const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
 
+/** Writes a whole message into `into` and calls `done` once, with an error if it could not. */
+export type MessageSource = (into: Writable, done: (error?: Error | null) => void) => void;
+
 /**
- * Reads a message as it streams out of mail-composer into one buffer, `capacity` bytes to start with
- * (grown when the estimate was short), its header block (up to the blank line, as latin1 text) replaced
- * by what `header` makes of it. The result is a view at offset 0 of memory of its own (never Node's shared
- * pool), with at most the estimate's surplus behind it, never written.
+ * Reads a message as `source` writes it (mail-composer: `(into, done) => node.stream(into, {}, done)`)
+ * into one buffer, `capacity` bytes to start with (grown when the estimate was short), its header block
+ * (up to the blank line, as latin1 text) replaced by what `header` makes of it. The result is a view at
+ * offset 0 of memory of its own (never Node's shared pool), with at most the estimate's surplus behind
+ * it, never written.
+ *
+ * The message is written straight into a plain Writable, not read from mail-composer's
+ * createReadStream(): that wraps the same stream() call in a PassThrough and a pipeline() (an
+ * AbortController and an AbortError made for every message) only to add the line break at the end
+ * that its LastNewline transform adds, and this does here: CRLF after a message that does not end
+ * with LF (LF after a lone CR). The bytes are the same.
  */
-export async function writeMessage(stream: Readable, capacity: number, header: (generated: string) => string): Promise<Buffer> {
+export function writeMessage(source: MessageSource, capacity: number, header: (generated: string) => string): Promise<Buffer> {
   const sink = new MessageSink();
-  /** The start of the stream, until the end of its header block is in. */
+  /** The start of the message, until the end of its header block is in. */
   let head: Buffer | null = Buffer.alloc(0);
+  let lastByte = -1;
   const start = (generated: Buffer, rest: Buffer) => {
     const block = Buffer.from(`${header(generated.toString('latin1'))}\r\n\r\n`, 'latin1');
     sink.open(block.length + Math.max(capacity, rest.length));
     sink.append(block);
     sink.append(rest);
   };
-  for await (const chunk of stream as AsyncIterable<Buffer | string>) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+  const take = (bytes: Buffer) => {
+    if (bytes.length === 0) return;
+    lastByte = bytes[bytes.length - 1];
     if (head === null) {
       sink.append(bytes);
-      continue;
+      return;
     }
     head = head.length === 0 ? bytes : Buffer.concat([head, bytes]);
     const end = head.indexOf(HEADER_END);
-    if (end < 0) continue;
+    if (end < 0) return;
     start(head.subarray(0, end), head.subarray(end + HEADER_END.length));
     head = null;
-  }
-  // No blank line at all: the whole of it was header.
-  if (head !== null) start(head, Buffer.alloc(0));
-  return sink.bytes();
+  };
+  return new Promise<Buffer>((resolve, reject) => {
+    const into = new Writable({
+      // Strings (mail-composer's headers and boundaries) are taken as a PassThrough takes them: UTF-8.
+      write(chunk: Buffer | string, _encoding, callback) {
+        take(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+        callback();
+      },
+    });
+    let settled = false;
+    source(into, (error) => {
+      if (settled) return;
+      settled = true;
+      if (error) {
+        reject(error);
+        return;
+      }
+      // What LastNewline does at the end of mail-composer's stream.
+      if (lastByte !== 0x0a) take(Buffer.from(lastByte === 0x0d ? '\n' : '\r\n', 'latin1'));
+      // No blank line at all: the whole of it was header.
+      if (head !== null) start(head, Buffer.alloc(0));
+      resolve(sink.bytes());
+    });
+  });
 }
 
 /** Bytes written one after another into one buffer, grown when it is full. */

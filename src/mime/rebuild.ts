@@ -10,7 +10,7 @@
  * its original MIME structure: the header block nodemailer writes is replaced by them.
  */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { detectMimeType } from 'nodemailer/lib/mime-funcs';
 import type { PstAddress, PstAttachment, PstMessage } from '../pst/types.js';
@@ -135,10 +135,15 @@ async function rebuild(message: PstMessage, context: RebuildContext, seed: strin
     received ? withStoredHeaders(generated, fields, headerId !== null, date) : date ? generated : withoutHeader(generated, 'Date');
   let bytes: Buffer;
   try {
-    bytes = await writeMessage(node.createReadStream(), estimatedSize(alternatives, attachments, message.transportHeaders), header);
+    // Straight into the buffer through stream(), not through createReadStream() (see writeMessage).
+    bytes = await writeMessage((into, done) => node.stream(into, {}, done), estimatedSize(alternatives, attachments, message.transportHeaders), header);
   } finally {
-    // The attachments' bytes were read for this message only (see composeAttachments): let go now.
-    for (const attachment of attachments) if (attachment.owned) releaseBytes(attachment.owned);
+    for (const attachment of attachments) {
+      // The attachments' bytes were read for this message only (see composeAttachments): let go now.
+      if (attachment.owned) releaseBytes(attachment.owned);
+      // After a failure, the slices of attachments not reached are never read.
+      if (attachment.content instanceof Readable && !attachment.content.readableEnded) attachment.content.destroy();
+    }
   }
   return {
     bytes,

@@ -8,9 +8,27 @@ import { simpleParser } from 'mailparser';
 import { ensureFixture } from '../../fixtures/writer/fixtures.js';
 import { rebuildMessage } from '../../src/mime/index.js';
 import { openPst } from '../../src/pst/index.js';
-import { base64Size, releaseBytes, slicedStream, writeMessage } from '../../src/mime/output.js';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import { base64Size, releaseBytes, slicedStream, writeMessage, type MessageSource } from '../../src/mime/output.js';
 
-const chunks = (...parts: string[]) => Readable.from(parts.map((part) => Buffer.from(part, 'latin1')));
+/** A source that writes `parts` one event-loop turn apart, as mail-composer's stream() does. */
+const chunks =
+  (...parts: string[]): MessageSource =>
+  (into, done) => {
+    const next = (at: number) => {
+      if (at === parts.length) return done();
+      into.write(at % 2 === 0 ? Buffer.from(parts[at]!, 'latin1') : parts[at]!);
+      setImmediate(() => next(at + 1));
+    };
+    next(0);
+  };
+
+/** A message as mail-composer's createReadStream() gives it, collected. */
+async function readStream(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of stream) parts.push(part as Buffer);
+  return Buffer.concat(parts);
+}
 
 describe('writeMessage', () => {
   it('replaces the header block, even one split across chunks, and keeps the body byte for byte', async () => {
@@ -21,13 +39,61 @@ describe('writeMessage', () => {
   it('grows past a short estimate, and the result is a view at offset 0 of memory of its own', async () => {
     const body = 'x'.repeat(300_000);
     const out = await writeMessage(chunks('A: 1\r\n\r\n', body.slice(0, 100_000), body.slice(100_000)), 10, (generated) => generated);
-    expect(out.toString('latin1')).toBe(`A: 1\r\n\r\n${body}`);
+    // No line break at the end: CRLF is added, as mail-composer's LastNewline does.
+    expect(out.toString('latin1')).toBe(`A: 1\r\n\r\n${body}\r\n`);
     expect(out.byteOffset).toBe(0);
   });
 
-  it('takes a stream without a blank line as all header', async () => {
+  it('ends a message ending in a lone CR with LF, one ending in LF as it is', async () => {
+    expect((await writeMessage(chunks('A: 1\r\n\r\nx\r'), 0, (g) => g)).toString('latin1')).toBe('A: 1\r\n\r\nx\r\n');
+    expect((await writeMessage(chunks('A: 1\r\n\r\nx\n'), 0, (g) => g)).toString('latin1')).toBe('A: 1\r\n\r\nx\n');
+  });
+
+  it('takes a message without a blank line as all header', async () => {
     const out = await writeMessage(chunks('A: 1'), 0, (generated) => generated.toLowerCase());
-    expect(out.toString('latin1')).toBe('a: 1\r\n\r\n');
+    expect(out.toString('latin1')).toBe('a: 1\r\n\r\n\r\n');
+  });
+
+  it('rejects with the error the source stops with', async () => {
+    const failing: MessageSource = (into, done) => {
+      into.write('A: 1\r\n\r\n');
+      setImmediate(() => done(new Error('slice unreadable')));
+    };
+    await expect(writeMessage(failing, 0, (g) => g)).rejects.toThrow('slice unreadable');
+  });
+
+  it("writes the same bytes as mail-composer's createReadStream() for every kind of tree", async () => {
+    const japanese = Buffer.from('\x1b$B$3$s$K$A$O\x1b(B\r\n', 'latin1');
+    const mails: Array<Record<string, unknown>> = [
+      { text: 'plain only' },
+      { text: 'no line break at the end', headers: { 'X-A': 'b' } },
+      {
+        alternatives: [
+          { content: Buffer.from('caf\xe9 ol\xe9\r\n'.repeat(40), 'latin1'), contentType: 'text/plain; charset=ISO-8859-1' },
+          { content: japanese, contentType: 'text/html; charset=ISO-2022-JP', contentTransferEncoding: 'base64' },
+        ],
+        attachments: [
+          { content: Buffer.alloc(100_000, 3), contentType: 'application/octet-stream', filename: '報告書.bin', contentTransferEncoding: 'base64' },
+          { content: slicedStream(150_000, (at, size) => Buffer.alloc(size, at % 251)), contentType: 'image/png', filename: 'a.png', cid: 'img1' },
+          { content: Buffer.from('Subject: inner\r\n\r\nbody\r\n'), contentType: 'message/rfc822', contentDisposition: 'attachment', filename: false },
+        ],
+      },
+      { attachments: [{ content: Buffer.from('only an attachment'), filename: 'x.txt' }] },
+    ];
+    for (const [index, mail] of mails.entries()) {
+      const common = { ...mail, subject: `tree ${index}`, from: 'a@example.com', to: '山田 <b@example.com>', messageId: `<m${index}@x>`, date: new Date(0), baseBoundary: 'fixed' };
+      // Content streams are read once: each side gets its own.
+      const copy = (options: Record<string, unknown>) => ({
+        ...options,
+        attachments: (options.attachments as Array<Record<string, unknown>> | undefined)?.map((attachment) =>
+          attachment.content instanceof Readable ? { ...attachment, content: slicedStream(150_000, (at, size) => Buffer.alloc(size, at % 251)) } : attachment,
+        ),
+      });
+      const expected = await readStream(new MailComposer(copy(common) as never).compile().createReadStream());
+      const node = new MailComposer(copy(common) as never).compile();
+      const written = await writeMessage((into, done) => node.stream(into, {}, done), 0, (generated) => generated);
+      expect(written.toString('latin1')).toBe(expected.toString('latin1'));
+    }
   });
 });
 
