@@ -50,6 +50,30 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
  */
 export const DEFAULT_PIPELINE_DEPTH = 128;
 
+/**
+ * MULTIAPPEND (RFC 3502): messages for one mailbox that wait while the server is busy go out as one APPEND,
+ * which the server stores as one transaction. Dovecot then syncs its index once per group instead of once
+ * per message (strace: 2 fdatasync and 3 open fewer per message). At most this many messages and bytes per
+ * group; the server answers for all of them at once, so a group is also what a lost connection leaves
+ * unanswered.
+ */
+const GROUP_MESSAGES = 32;
+const GROUP_BYTES = 4 * 1024 * 1024;
+/** Groups a connection has out before the next one fills (see appendInGroup). */
+const GROUPS_OUT = 2;
+
+interface GroupMember {
+  request: AppendRequest;
+  resolve(stored: StoredAt): void;
+  reject(error: unknown): void;
+}
+
+interface AppendGroup {
+  mailbox: string;
+  members: GroupMember[];
+  bytes: number;
+}
+
 const CONNECTION_CODES = new Set([
   'NoConnection',
   'EConnectionClosed',
@@ -212,6 +236,12 @@ class ImapSession implements TargetSession {
   private selectedForAppends: string | null = null;
   /** Mailboxes the server refused to select: their APPENDs go unselected, without asking again. */
   private readonly unselectable = new Set<string>();
+  /** Whether APPENDs go in groups (MULTIAPPEND): where the server offers it, on a pipelined connection. */
+  private readonly grouping: boolean;
+  /** The group of APPENDs filling while others wait for their answers. */
+  private filling: AppendGroup | null = null;
+  /** Groups sent and not answered yet. */
+  private groupsOut = 0;
 
   constructor(
     private readonly client: ImapFlow,
@@ -219,6 +249,7 @@ class ImapSession implements TargetSession {
     readonly depth: number,
   ) {
     this.timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    this.grouping = depth > 1 && client.capabilities.has('MULTIAPPEND');
   }
 
   /** `work` with no other selecting work of this session in between. */
@@ -293,51 +324,128 @@ class ImapSession implements TargetSession {
   }
 
   async append(request: AppendRequest): Promise<StoredAt> {
-    const ticket = ++this.appendsMade;
-    this.unanswered.add(ticket);
+    const stored = this.grouping ? await this.appendInGroup(request) : await this.appendAlone(request);
+    if (this.options.storeFlaggedAfterAppend && request.flags.includes('\\Flagged') && stored.uid !== null) {
+      await this.storeFlagged(request.mailbox, stored.uid);
+    }
+    return stored;
+  }
+
+  /** One message, one APPEND. */
+  private async appendAlone(request: AppendRequest): Promise<StoredAt> {
+    const result = await this.sendAppend(request.mailbox, 1, () =>
+      this.client.append(request.mailbox, request.bytes, request.flags, request.internalDate ?? undefined),
+    );
+    if (!result) throw new TargetFailure('connection', 'APPEND was not sent: the connection is not signed in', { code: 'NoConnection' });
+    return {
+      uidValidity: result.uid && result.uidValidity !== undefined ? Number(result.uidValidity) : null,
+      uid: result.uid && result.uidValidity !== undefined ? result.uid : null,
+    };
+  }
+
+  /**
+   * Joins `request` to the group of messages for its mailbox that is filling (MULTIAPPEND). The group goes
+   * out at once when fewer than GROUPS_OUT groups wait for their answers, else when one of them is answered
+   * or the group is full: while the server is busy, the messages that come meanwhile go together.
+   */
+  private appendInGroup(request: AppendRequest): Promise<StoredAt> {
+    return new Promise<StoredAt>((resolve, reject) => {
+      let group = this.filling;
+      if (group && (group.mailbox !== request.mailbox || group.members.length >= GROUP_MESSAGES || group.bytes + request.bytes.length > GROUP_BYTES)) {
+        this.sendGroup(group);
+        group = null;
+      }
+      if (!group) group = this.filling = { mailbox: request.mailbox, members: [], bytes: 0 };
+      group.members.push({ request, resolve, reject });
+      group.bytes += request.bytes.length;
+      if (this.groupsOut < GROUPS_OUT) this.sendGroup(group);
+    });
+  }
+
+  private sendGroup(group: AppendGroup): void {
+    if (this.filling === group) this.filling = null;
+    this.groupsOut += 1;
+    void this.storeGroup(group).finally(() => {
+      this.groupsOut -= 1;
+      if (this.filling && this.groupsOut < GROUPS_OUT) this.sendGroup(this.filling);
+    });
+  }
+
+  /** Stores a group with one APPEND (RFC 3502: all of its messages, or none) and tells each member. */
+  private async storeGroup({ mailbox, members }: AppendGroup): Promise<void> {
+    const each = (work: (member: GroupMember, index: number) => Promise<StoredAt>) =>
+      Promise.all(members.map((member, index) => work(member, index).then(member.resolve, member.reject)));
+    if (members.length === 1) {
+      await each((member) => this.appendAlone(member.request));
+      return;
+    }
     let result: Awaited<ReturnType<ImapFlow['append']>>;
-    const send = () => this.run(() => this.client.append(request.mailbox, request.bytes, request.flags, request.internalDate ?? undefined));
+    try {
+      const messages = members.map(({ request }) => ({ content: request.bytes, flags: request.flags, idate: request.internalDate ?? undefined }));
+      // The install-time patch of imapflow takes a list of messages for one APPEND (MULTIAPPEND).
+      result = await this.sendAppend(mailbox, members.length, () => this.client.append(mailbox, messages as unknown as Buffer));
+      if (!result) throw new TargetFailure('connection', 'APPEND was not sent: the connection is not signed in', { code: 'NoConnection' });
+    } catch (error) {
+      // Refused, the group stored nothing: each message is sent again on its own, so that a refusal is put
+      // down to the message it concerns and the others are stored.
+      if (error instanceof TargetFailure && error.kind === 'refused') {
+        await each((member) => this.appendAlone(member.request));
+        return;
+      }
+      for (const member of members) member.reject(error);
+      return;
+    }
+    const { uids, uidValidity } = result as { uids?: number[]; uidValidity?: bigint };
+    await each(async (_, index) => {
+      const uid = uids?.[index];
+      return uid !== undefined && uidValidity !== undefined ? { uidValidity: Number(uidValidity), uid } : { uidValidity: null, uid: null };
+    });
+  }
+
+  /**
+   * Sends an APPEND of `count` messages to `mailbox`, in the mailbox selected for it where the server has
+   * UIDPLUS. A lost connection is put down to this APPEND only when it was alone in flight, with one message.
+   */
+  private async sendAppend<T>(mailbox: string, count: number, command: () => Promise<T>): Promise<T> {
+    const tickets = Array.from({ length: count }, () => ++this.appendsMade);
+    for (const ticket of tickets) this.unanswered.add(ticket);
+    const send = () => this.run(command);
     try {
       if (this.client.capabilities.has('UIDPLUS')) {
         // The selection and the APPEND are queued together, so that no other selecting work comes between.
         const { sent } = await this.alone(async () => {
-          await this.selectForAppends(request.mailbox);
+          await this.selectForAppends(mailbox);
           return { sent: send() };
         });
-        result = await sent;
-      } else {
-        result = await send();
+        return await sent;
       }
+      return await send();
     } catch (error) {
       if (!(error instanceof TargetFailure) || error.kind !== 'connection' || error.unsent) throw error;
       // Every APPEND in flight fails with the connection; the first of them to be told decides the blame.
-      this.blamedForLoss ??= this.unanswered.size === 1 ? ticket : 0;
-      if (this.blamedForLoss === ticket) throw error;
+      this.blamedForLoss ??= this.unanswered.size === 1 ? tickets[0]! : 0;
+      if (this.blamedForLoss === tickets[0]) throw error;
       throw error.marked({ collateral: true });
     } finally {
-      this.unanswered.delete(ticket);
+      for (const ticket of tickets) this.unanswered.delete(ticket);
     }
-    if (!result) throw new TargetFailure('connection', 'APPEND was not sent: the connection is not signed in', { code: 'NoConnection' });
-    const stored: StoredAt = {
-      uidValidity: result.uid && result.uidValidity !== undefined ? Number(result.uidValidity) : null,
-      uid: result.uid && result.uidValidity !== undefined ? result.uid : null,
-    };
-    if (this.options.storeFlaggedAfterAppend && request.flags.includes('\\Flagged') && stored.uid !== null) {
-      await this.alone(() => this.run(async () => {
-        if (this.isSelectedForAppends(request.mailbox)) {
-          await this.client.messageFlagsAdd(String(stored.uid), ['\\Flagged'], { uid: true });
-          return;
-        }
-        this.selectedForAppends = null;
-        await this.client.mailboxOpen(request.mailbox);
-        try {
-          await this.client.messageFlagsAdd(String(stored.uid), ['\\Flagged'], { uid: true });
-        } finally {
-          await this.client.mailboxClose();
-        }
-      }));
-    }
-    return stored;
+  }
+
+  /** Outlook.com keeps no \Flagged given with APPEND: stored afterwards, by UID. */
+  private async storeFlagged(mailbox: string, uid: number): Promise<void> {
+    await this.alone(() => this.run(async () => {
+      if (this.isSelectedForAppends(mailbox)) {
+        await this.client.messageFlagsAdd(String(uid), ['\\Flagged'], { uid: true });
+        return;
+      }
+      this.selectedForAppends = null;
+      await this.client.mailboxOpen(mailbox);
+      try {
+        await this.client.messageFlagsAdd(String(uid), ['\\Flagged'], { uid: true });
+      } finally {
+        await this.client.mailboxClose();
+      }
+    }));
   }
 
   private isSelectedForAppends(mailbox: string): boolean {

@@ -2,7 +2,8 @@
  * The engine against a server that misbehaves: a fault proxy between it and a real Dovecot cuts
  * connections in the middle of an APPEND, loses the answer to one that was stored, stalls, sends
  * Outlook.com's throttling answer, `* BYE` and "User is authenticated but not connected", and refuses
- * one message for good. Each time, the mailbox must end holding exactly what a clean run stores.
+ * one message for good. Each time, the mailbox must end holding exactly what a clean run stores. The proxy
+ * offers no MULTIAPPEND (as Outlook.com), except in the test of APPENDs in groups.
  */
 import { join } from 'node:path';
 import { openJournal } from '../../src/checkpoint/index.js';
@@ -21,7 +22,7 @@ let proxy: FaultProxy;
 let reference: Map<string, string[]>;
 
 beforeAll(async () => {
-  server = await startDovecot({ users: { reference: 'secret', alice: 'secret', bob: 'secret', carol: 'secret', dave: 'secret' } });
+  server = await startDovecot({ users: { reference: 'secret', alice: 'secret', bob: 'secret', carol: 'secret', dave: 'secret', erin: 'secret' } });
   const clean = await migrate(migrateOptions({ pstPath: SAMPLE, target: imapTarget(server.port, 'reference', password) }));
   expect(clean).toMatchObject({ status: 'finished', sent: 14, failed: 0 });
   reference = await serverContents(server.port, 'reference', 'secret');
@@ -164,4 +165,35 @@ test('a look-up the server refuses is no answer: the message whose answer was lo
   expect(contents.get('INBOX')).toEqual(reference.get('INBOX'));
   expect(contents.get('Sent')).toEqual(reference.get('Sent'));
   for (const ids of contents.values()) expect(duplicates(ids)).toEqual([]);
+});
+
+test('APPENDs in groups (MULTIAPPEND): a group cut, one whose answer is lost, one throttled; all arrive once', async () => {
+  const groups = await startFaultProxy(server.port, { multiappend: true });
+  groups.faults = new Map([
+    [3, 'lose-answer'],
+    [6, 'cut'],
+    [9, 'throttle'],
+  ]);
+  try {
+    const result = await migrate(
+      migrateOptions({ pstPath: SAMPLE, target: imapTarget(groups.port, 'erin', password, { commandTimeoutMs: 1500 }), batchSize: 14, connections: 1 }),
+    );
+    expect(result).toMatchObject({ status: 'finished', failed: 0, remaining: 0 });
+    expect(result.totals).toMatchObject({ done: 14, pending: 0, in_flight: 0, failed: 0 });
+    // The faults hit groups: APPENDs of more than one message.
+    const faulted = groups.log.filter(([, fault]) => fault !== 'pass').map(([number]) => number);
+    // (Which APPENDs are groups depends on when the answers come: the first two go alone, as nothing is
+    // out yet, and here the next one carries the rest of INBOX.)
+    expect(faulted.slice(0, 2)).toEqual([3, 6]);
+    expect(groups.appendSizes[2]).toBeGreaterThan(1);
+    expect(faulted.filter((number) => groups.appendSizes[number - 1]! > 1).length).toBeGreaterThanOrEqual(2);
+    // The group stored before its answer was lost was found on the server, message by message.
+    expect(result.recovered).toBeGreaterThanOrEqual(groups.appendSizes[2]!);
+    const contents = await serverContents(server.port, 'erin', 'secret');
+    expect(contents.get('INBOX')).toEqual(reference.get('INBOX'));
+    expect(contents.get('Sent')).toEqual(reference.get('Sent'));
+    for (const ids of contents.values()) expect(duplicates(ids)).toEqual([]);
+  } finally {
+    await groups.close();
+  }
 });

@@ -15,8 +15,13 @@
  *
  * A fault is chosen by the APPEND's number or by a predicate on the message itself (`refuseWhen`).
  * Synchronizing literals are answered by the proxy itself and sent on as LITERAL+ (Dovecot has it).
+ *
+ * Like Outlook.com, the proxy does not offer MULTIAPPEND (RFC 3502): it strips it from the capabilities
+ * unless started with `multiappend`. Then an APPEND of several messages is one APPEND here, read whole
+ * (every message) before its fault is decided, and `refuseWhen` refuses it when any of them matches.
  */
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { withoutMultiappend } from './relay.js';
 
 export type Fault = 'cut' | 'lose-answer' | 'stall' | 'throttle' | 'bye' | 'not-connected' | 'refuse';
 
@@ -35,6 +40,8 @@ export interface FaultProxy {
   /** What was done, in order: [APPEND number, fault]. */
   log: Array<[number, Fault | 'pass']>;
   connections: number;
+  /** Messages per APPEND command, in order (more than one with MULTIAPPEND). */
+  appendSizes: number[];
   close(): Promise<void>;
 }
 
@@ -72,7 +79,7 @@ class Framer {
   }
 }
 
-export async function startFaultProxy(upstreamPort: number, options: { throttleMs?: number } = {}): Promise<FaultProxy> {
+export async function startFaultProxy(upstreamPort: number, options: { throttleMs?: number; multiappend?: boolean } = {}): Promise<FaultProxy> {
   const sockets = new Set<Socket>();
   const proxy: FaultProxy = {
     port: 0,
@@ -84,6 +91,7 @@ export async function startFaultProxy(upstreamPort: number, options: { throttleM
     appends: 0,
     log: [],
     connections: 0,
+    appendSizes: [],
     close: async () => {},
   };
 
@@ -121,7 +129,7 @@ export async function startFaultProxy(upstreamPort: number, options: { throttleM
           holding = true;
           return;
         }
-        client.write(line);
+        client.write(options.multiappend ? line : withoutMultiappend(line));
       },
       (chunk) => {
         if (!holding) client.write(chunk);
@@ -131,32 +139,36 @@ export async function startFaultProxy(upstreamPort: number, options: { throttleM
 
     // Client -> server: APPENDs are gathered whole, then passed on or answered here.
     let severed = false;
-    let append: { tag: string; line: string; size: number; parts: Buffer[]; stage: 'literal' | 'rest' } | null = null;
+    // One APPEND command: its lines (each ending with a literal's size) and the messages after them.
+    let append: { tag: string; lines: string[]; messages: Buffer[]; size: number; parts: Buffer[]; stage: 'literal' | 'rest' } | null = null;
     const decide = (rest: Buffer) => {
-      const { tag, line, parts } = append!;
+      const { tag, lines, messages } = append!;
       append = null;
-      const message = Buffer.concat(parts);
       proxy.appends += 1;
+      proxy.appendSizes.push(messages.length);
       const number = proxy.appends;
       let fault = proxy.faults.get(number) ?? null;
-      if (!fault && proxy.refuseWhen?.(message)) fault = 'refuse';
+      if (!fault && proxy.refuseWhen && messages.some((message) => proxy.refuseWhen!(message))) fault = 'refuse';
       proxy.log.push([number, fault ?? 'pass']);
       // Sent on as LITERAL+: the proxy already told the client to go ahead.
-      const plusLine = line.replace(/\{(\d+)\+?\}\r\n$/, '{$1+}\r\n');
-      const forwardedLine = Buffer.from(proxy.rewriteAppend ? proxy.rewriteAppend(plusLine) : plusLine, 'latin1');
+      const forwardedLines = lines.map((line, index) => {
+        const plusLine = line.replace(/\{(\d+)\+?\}\r\n$/, '{$1+}\r\n');
+        return Buffer.from(index === 0 && proxy.rewriteAppend ? proxy.rewriteAppend(plusLine) : plusLine, 'latin1');
+      });
+      const whole = () => Buffer.concat([...forwardedLines.flatMap((line, index) => [line, messages[index]!]), rest]);
       switch (fault) {
         case null:
-          upstream.write(Buffer.concat([forwardedLine, message, rest]));
+          upstream.write(whole());
           return;
         case 'cut':
           // Nothing the client sends after this reaches the server: the line is down from here on.
           severed = true;
-          upstream.write(Buffer.concat([forwardedLine, message.subarray(0, Math.floor(message.length / 2))]), () => setTimeout(cut, 20));
+          upstream.write(Buffer.concat([forwardedLines[0]!, messages[0]!.subarray(0, Math.floor(messages[0]!.length / 2))]), () => setTimeout(cut, 20));
           return;
         case 'lose-answer':
         case 'stall':
           watchTag = { tag, fault };
-          upstream.write(Buffer.concat([forwardedLine, message, rest]));
+          upstream.write(whole());
           return;
         case 'throttle':
           client.write(`${tag} BAD Request is throttled. Suggested Backoff Time: ${proxy.throttleMs} milliseconds\r\n`);
@@ -177,12 +189,23 @@ export async function startFaultProxy(upstreamPort: number, options: { throttleM
         if (severed) return;
         const text = line.toString('latin1');
         if (append?.stage === 'rest') {
-          decide(line);
+          if (!literal) {
+            decide(line);
+            return;
+          }
+          // MULTIAPPEND: the next message of the same command.
+          append.lines.push(text);
+          append.size = literal.size;
+          append.parts = [];
+          append.stage = literal.size === 0 ? 'rest' : 'literal';
+          if (literal.size === 0) append.messages.push(Buffer.alloc(0));
+          if (!literal.plus) client.write('+ Ready for literal data\r\n');
           return;
         }
         const command = /^(\S+) APPEND /i.exec(text);
         if (command && literal) {
-          append = { tag: command[1]!, line: text, size: literal.size, parts: [], stage: literal.size === 0 ? 'rest' : 'literal' };
+          append = { tag: command[1]!, lines: [text], messages: [], size: literal.size, parts: [], stage: literal.size === 0 ? 'rest' : 'literal' };
+          if (literal.size === 0) append.messages.push(Buffer.alloc(0));
           if (!literal.plus) client.write('+ Ready for literal data\r\n');
           return;
         }
@@ -197,7 +220,10 @@ export async function startFaultProxy(upstreamPort: number, options: { throttleM
         if (severed) return;
         if (append?.stage === 'literal') {
           append.parts.push(Buffer.from(chunk));
-          if (append.parts.reduce((sum, part) => sum + part.length, 0) >= append.size) append.stage = 'rest';
+          if (append.parts.reduce((sum, part) => sum + part.length, 0) >= append.size) {
+            append.messages.push(Buffer.concat(append.parts));
+            append.stage = 'rest';
+          }
           return;
         }
         upstream.write(chunk);

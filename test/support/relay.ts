@@ -39,3 +39,12 @@ export function startRelay(upstreamPort: number, options: { fromServer?: (chunk:
     ),
   );
 }
+
+/**
+ * What the server said with MULTIAPPEND (RFC 3502) taken out of any capability list in it: a server like
+ * Outlook.com, which does not offer it. For a relay's `fromServer`, or a line.
+ */
+export function withoutMultiappend(chunk: Buffer): Buffer {
+  const text = chunk.toString('latin1');
+  return /CAPABILITY/i.test(text) ? Buffer.from(text.replace(/ MULTIAPPEND\b/gi, ''), 'latin1') : chunk;
+}
