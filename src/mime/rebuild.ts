@@ -18,7 +18,7 @@ import { chooseBody, type BodyPart } from './body.js';
 import { meetingInvitation } from './other.js';
 import { imapFlags, internalDate, isOwnMail, usesStoredHeaders } from './flags.js';
 import { asciiField, fieldValue, findField, isStructureField, splitHeaderFields, type HeaderField } from './headers.js';
-import { base64Size, releaseBytes, slicedStream, writeMessage } from './output.js';
+import { base64Size, encodePartsUpFront, releaseBytes, slicedStream, writeMessage } from './output.js';
 import type { RebuildContext, RebuildWarning, RebuiltMessage } from './types.js';
 
 type Address = { name: string; address: string };
@@ -130,6 +130,7 @@ async function rebuild(message: PstMessage, context: RebuildContext, seed: strin
   const node = new MailComposer(mail as ConstructorParameters<typeof MailComposer>[0]).compile();
   // Bcc is left out of generated headers by default (it is for sending); a sent item shows it.
   node.keepBcc = own;
+  encodePartsUpFront(node);
   // Written once, into a buffer of about its final size, the header block replaced on the way.
   const header = (generated: string) =>
     received ? withStoredHeaders(generated, fields, headerId !== null, date) : date ? generated : withoutHeader(generated, 'Date');

@@ -9,7 +9,8 @@ import { ensureFixture } from '../../fixtures/writer/fixtures.js';
 import { rebuildMessage } from '../../src/mime/index.js';
 import { openPst } from '../../src/pst/index.js';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { base64Size, releaseBytes, slicedStream, writeMessage, type MessageSource } from '../../src/mime/output.js';
+import type MimeNode from 'nodemailer/lib/mime-node';
+import { base64Size, encodePartsUpFront, releaseBytes, slicedStream, writeMessage, type MessageSource } from '../../src/mime/output.js';
 
 /** A source that writes `parts` one event-loop turn apart, as mail-composer's stream() does. */
 const chunks =
@@ -62,7 +63,7 @@ describe('writeMessage', () => {
     await expect(writeMessage(failing, 0, (g) => g)).rejects.toThrow('slice unreadable');
   });
 
-  it("writes the same bytes as mail-composer's createReadStream() for every kind of tree", async () => {
+  it("writes the same bytes as mail-composer's createReadStream() for every kind of tree, base64 parts encoded up front or not", async () => {
     const japanese = Buffer.from('\x1b$B$3$s$K$A$O\x1b(B\r\n', 'latin1');
     const mails: Array<Record<string, unknown>> = [
       { text: 'plain only' },
@@ -80,6 +81,8 @@ describe('writeMessage', () => {
       },
       { attachments: [{ content: Buffer.from('only an attachment'), filename: 'x.txt' }] },
     ];
+    // Base64 parts with Buffer content: html and the .bin in the third; the lone attachment in the fourth.
+    const encodedUpFront = [0, 0, 2, 1];
     for (const [index, mail] of mails.entries()) {
       const common = { ...mail, subject: `tree ${index}`, from: 'a@example.com', to: '山田 <b@example.com>', messageId: `<m${index}@x>`, date: new Date(0), baseBoundary: 'fixed' };
       // Content streams are read once: each side gets its own.
@@ -93,6 +96,13 @@ describe('writeMessage', () => {
       const node = new MailComposer(copy(common) as never).compile();
       const written = await writeMessage((into, done) => node.stream(into, {}, done), 0, (generated) => generated);
       expect(written.toString('latin1')).toBe(expected.toString('latin1'));
+      // With the base64 parts encoded up front: the same bytes again.
+      const upFront = new MailComposer(copy(common) as never).compile();
+      encodePartsUpFront(upFront);
+      const raw = (node: MimeNode): number => (node.childNodes.length > 0 ? node.childNodes.reduce((sum, child) => sum + raw(child), 0) : (node as unknown as { _raw: unknown })._raw ? 1 : 0);
+      expect(raw(upFront)).toBe(encodedUpFront[index]);
+      const writtenUpFront = await writeMessage((into, done) => upFront.stream(into, {}, done), 0, (generated) => generated);
+      expect(writtenUpFront.toString('latin1')).toBe(expected.toString('latin1'));
     }
   });
 });
