@@ -17,7 +17,7 @@ import { EXIT, Pst2ImapError, UsageError } from '../errors.js';
 import { t } from '../i18n/index.js';
 import { rebuildMessage, renderOtherItem } from '../mime/index.js';
 import type { ImapFlag, RebuildWarning } from '../mime/types.js';
-import { decideItem, planFolders, PlanBuilder, type Plan, type SkipReason } from '../plan/index.js';
+import { decideItem, isMailContainer, planFolders, PlanBuilder, type Plan, type SkipReason } from '../plan/index.js';
 import type { SelectionOptions } from '../plan/types.js';
 import { isKnownCodepage } from '../pst/codepage.js';
 import { isReadProblem, openPst, type ItemKind, type PstFolder, type PstReader } from '../pst/index.js';
@@ -88,7 +88,9 @@ export function exportCommand(io: CliIO, setExitCode: (code: number) => void): C
         const otherDir = args['export-other'] === undefined ? null : checkOutputDir(args['export-other'], 'export-other');
         const topFolderName = reader.store.displayName || basename(args.pst).replace(/\.(pst|ost)$/i, '');
         const showProgress = !args.quiet && Boolean(io.stderr.isTTY);
-        let plan = await scanPlan(reader, selection, topFolderName, showProgress, io);
+        // --pick shows each folder's counts, so it reads every item's summary first; otherwise only the
+        // folders whose target depends on their items are read ahead (see scanPlan).
+        let plan = await scanPlan(reader, selection, topFolderName, showProgress, io, args.pick ? 'all' : 'needed');
         if (args.pick) {
           selection = await pickFolders(plan, selection);
           plan = new PlanBuilder(reader.root, selection, FOLDER_TREE_FACTS, { topFolderName }).adopt(plan);
@@ -121,12 +123,26 @@ function checkOutputDir(dir: string, option: string): string {
   return path;
 }
 
-/** Reads every folder's item summaries into a plan against a folder tree on disk, with a bar on a terminal. */
-async function scanPlan(reader: PstReader, selection: SelectionOptions, topFolderName: string, showProgress: boolean, io: CliIO): Promise<Plan> {
+/**
+ * Reads item summaries into a plan against a folder tree on disk, with a bar on a terminal: of every
+ * folder (`all`), or (`needed`) only of the folders whose target depends on their items. That is the top
+ * of the PST and folders not made for mail (contacts, calendar, ...), which get no target when they hold
+ * no mail (PlanBuilder.finish); a mail folder's target is the same whatever it holds. exportPlan reads
+ * every item it writes anyway, so with `needed` each item of a mail folder is read once, not twice; the
+ * plan's counts of those folders stay at zero (exportPlan counts what it writes itself).
+ */
+export async function scanPlan(
+  reader: PstReader,
+  selection: SelectionOptions,
+  topFolderName: string,
+  showProgress: boolean,
+  io: CliIO,
+  read: 'all' | 'needed' = 'all',
+): Promise<Plan> {
   const builder = new PlanBuilder(reader.root, selection, FOLDER_TREE_FACTS, { topFolderName });
   const folders: PstFolder[] = [];
   const collect = (folder: PstFolder) => {
-    folders.push(folder);
+    if (read === 'all' || folder.path.length === 0 || !isMailContainer(folder.containerClass)) folders.push(folder);
     folder.children.forEach(collect);
   };
   collect(reader.root);
@@ -217,7 +233,8 @@ export async function exportPlan(reader: PstReader, plan: Plan, options: ExportO
   };
   index(reader.root);
   const selected = [...planFolders(plan.root)].filter((folder) => folder.selected);
-  const total = selected.reduce((sum, folder) => sum + folder.itemsRead, 0);
+  // Folders the plan did not read (scanPlan 'needed') count by the number of items they say they hold.
+  const total = selected.reduce((sum, folder) => sum + (folder.itemsRead || folder.contentCount), 0);
   const bar = options.showProgress ? progressBar(options.io, t('export.writing')) : null;
   bar?.start(total, 0);
   let done = 0;

@@ -1,0 +1,58 @@
+/**
+ * The plan `export` follows (src/cli/export.ts scanPlan): without --pick, only the folders whose target
+ * depends on their items are read ahead, so that each item of a mail folder is read once (by exportPlan),
+ * not twice; the targets are those of the plan that reads everything.
+ */
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { scanPlan } from '../../src/cli/export.js';
+import { isMailContainer, planFolders, type SelectionOptions } from '../../src/plan/index.js';
+import { openPst, type PstFolder } from '../../src/pst/index.js';
+import { projectRoot } from '../support/cli.js';
+
+const io = { stdout: new PassThrough(), stderr: new PassThrough(), stdin: new PassThrough(), env: {} };
+const selection = (overrides: Partial<SelectionOptions> = {}): SelectionOptions => ({
+  folders: [],
+  exclude: [],
+  map: [],
+  targetRoot: '',
+  mergeSpecial: true,
+  since: null,
+  before: null,
+  maxSize: null,
+  ...overrides,
+});
+
+describe.each(['sample.pst', 'edge-cases.pst', 'japanese.pst', 'ansi-cp932.pst'])('%s', (name) => {
+  it.each([
+    ['every folder', selection()],
+    ['--no-special, --target-root', selection({ mergeSpecial: false, targetRoot: 'PST' })],
+  ])("reads only the top and the folders not made for mail, and gives every folder the target of the full plan (%s)", async (_label, options) => {
+    const reader = openPst(join(projectRoot, 'fixtures', 'pst', name));
+    try {
+      const full = await scanPlan(reader, options, 'Top', false, io, 'all');
+      const read: PstFolder[] = [];
+      const items = reader.items.bind(reader);
+      reader.items = (folder) => {
+        read.push(folder);
+        return items(folder);
+      };
+      const needed = await scanPlan(reader, options, 'Top', false, io, 'needed');
+      const expectedRead: PstFolder[] = [];
+      const visit = (folder: PstFolder) => {
+        if (folder.path.length === 0 || !isMailContainer(folder.containerClass)) expectedRead.push(folder);
+        folder.children.forEach(visit);
+      };
+      visit(reader.root);
+      expect(read.map((folder) => folder.nid)).toEqual(expectedRead.map((folder) => folder.nid));
+      // Mail folders are not read ahead.
+      expect(read.length).toBeLessThan([...planFolders(full.root)].length);
+      const targets = (plan: typeof full) => [...planFolders(plan.root)].map((folder) => [folder.path.join('/'), folder.selected, folder.target]);
+      expect(targets(needed)).toEqual(targets(full));
+      // Some folder of contacts or appointments lost its target for holding no mail, in both.
+      expect([...planFolders(full.root)].some((folder) => folder.selected && folder.target === null && folder.path.length > 0)).toBe(true);
+    } finally {
+      reader.close();
+    }
+  });
+});
