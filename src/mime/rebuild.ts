@@ -106,7 +106,8 @@ async function rebuild(message: PstMessage, context: RebuildContext, seed: strin
     messageId,
     date: date ?? undefined,
     headers: received ? {} : builtHeaders(message),
-    subject: message.subject,
+    // Received mail with a stored Subject keeps it (withStoredHeaders): nodemailer need not encode another.
+    subject: received && findField(fields, 'Subject') ? undefined : message.subject,
   };
   const fromStored = received && findField(fields, 'From') !== undefined;
   if (!fromStored) {

@@ -149,6 +149,9 @@ describe('headers', () => {
     const malformed = await rebuildMessage(message({ transportHeaders: 'From: a@example.jp\r\nMessage-ID: not an id\r\n' }), context);
     expect(malformed.messageId).toBe('<abc@example.com>');
     expect(headerOf(malformed.bytes).match(/^Message-ID: .*$/gim)).toEqual(['Message-ID: <abc@example.com>']);
+    // Stored headers without Subject get the item's; with one, they keep theirs and only theirs.
+    expect(headerOf(malformed.bytes).match(/^Subject: .*$/gim)).toEqual(['Subject: Hello']);
+    expect(headerOf(noFrom.bytes).match(/^Subject: .*$/gim)).toEqual(['Subject: x']);
   });
 
   it('builds the headers of sent mail from its properties, Bcc kept', async () => {
