@@ -9,7 +9,7 @@
  * Received mail keeps the headers it arrived with (PR_TRANSPORT_MESSAGE_HEADERS) less those that described
  * its original MIME structure: the header block nodemailer writes is replaced by them.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { detectMimeType } from 'nodemailer/lib/mime-funcs';
@@ -101,6 +101,7 @@ async function rebuild(message: PstMessage, context: RebuildContext, seed: strin
   }
 
   const mail: Record<string, unknown> = {
+    baseBoundary: randomBaseBoundary(),
     alternatives,
     attachments,
     messageId,
@@ -155,6 +156,24 @@ async function rebuild(message: PstMessage, context: RebuildContext, seed: strin
     messageIdDerived: storedId === null,
     warnings,
   };
+}
+
+/** Random bytes for MIME boundaries, drawn 4 KB at a time. */
+let boundaryPool = Buffer.alloc(0);
+let boundaryAt = 0;
+
+/**
+ * The random part of a message's MIME boundaries: 8 random bytes in hex, as mail-composer draws for each
+ * node it makes (crypto.randomBytes(8), a call into the crypto library each time), here taken from a pool
+ * for the root node, which is given it; the parts under it still draw their own, unused.
+ */
+export function randomBaseBoundary(): string {
+  if (boundaryAt + 8 > boundaryPool.length) {
+    boundaryPool = randomBytes(4096);
+    boundaryAt = 0;
+  }
+  boundaryAt += 8;
+  return boundaryPool.toString('hex', boundaryAt - 8, boundaryAt);
 }
 
 /** A body part as its own bytes, labelled with their charset, never re-encoded. */

@@ -299,6 +299,18 @@ describe('HTML bodies keep their bytes, labelled with their charset', () => {
     expect(parsed.text?.trim()).toBe('Hi');
     expect(parsed.html).toBe('<p>Hi</p>');
   });
+
+  it('draws each message its own random boundary, in the form mail-composer gives it', async () => {
+    const boundaries = new Set<string>();
+    for (let i = 0; i < 600; i++) {
+      const rebuilt = await rebuildMessage(message({ html: Buffer.from('<p>Hi</p>'), internetCodepage: 65001, body: 'Hi' }), context);
+      const boundary = /boundary="([^"]+)"/.exec(headerOf(rebuilt.bytes))![1]!;
+      expect(boundary).toMatch(/^--_NmP-[0-9a-f]{16}-Part_1$/);
+      boundaries.add(boundary);
+    }
+    // More messages than one draw of the pool (512) gives boundaries for: all different.
+    expect(boundaries.size).toBe(600);
+  });
 });
 
 describe('text bodies are text: Japanese comes out as written', () => {
