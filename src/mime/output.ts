@@ -11,6 +11,7 @@
  */
 import { Readable, Writable } from 'node:stream';
 import { encode as base64Encode, wrap as base64Wrap } from 'nodemailer/lib/base64';
+import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
 import type MimeNode from 'nodemailer/lib/mime-node';
 
 /** Slices of attachment bytes fed to the encoder (a multiple of 3: base64 carries nothing over). */
@@ -75,16 +76,23 @@ export function base64Size(n: number): number {
 /** Parts up to this size are encoded up front (encodePartsUpFront); larger ones stream through the encoder. */
 const UP_FRONT_MAX_BYTES = 1024 * 1024;
 
+/** nodemailer's quoted-printable Encoder works on slices of this size (ENCODE_SLICE_SIZE in its qp module). */
+const QP_SLICE_BYTES = 64 * 1024;
+
 /**
- * Hands mail-composer each base64 leaf part of the tree whose content is a Buffer (the bodies, small
- * attachments) already written: its header block as the node builds it (buildHeaders()), the blank line,
- * and the content as nodemailer's base64 module encodes it (wrap(encode()), which its Encoder stream
- * documents as its own output), set as the node's raw content. stream() then writes the part as it is,
- * where it would have streamed the content through a PassThrough, an Encoder and a pipeline() of the two
- * (an AbortController and an AbortError each): the same bytes, for a fraction of the work. Call it once
- * the tree is final (keepBcc set): the header block is built here, not when the part is written.
- * Parts that are streams, larger than 1 MB or quoted-printable are left to stream() (with their transfer
- * encoding decided, see below).
+ * Hands mail-composer each leaf part of the tree whose content is a Buffer (the bodies, small attachments)
+ * already written: its header block as the node builds it (buildHeaders()), the blank line, and the content
+ * encoded by nodemailer's own functions, set as the node's raw content. stream() then writes the part as
+ * it is, where it would have streamed the content through a PassThrough, an Encoder and a pipeline() of
+ * the two (an AbortController and an AbortError each): the same bytes, for a fraction of the work.
+ * - base64: wrap(encode()), which nodemailer's base64 Encoder documents as its output, however the input
+ *   is split;
+ * - quoted-printable: wrap(encode()) is what its Encoder writes for a text part given whole (a Buffer
+ *   reaches it as one chunk) when the part is no larger than one of the Encoder's slices and does not end
+ *   in a space or tab (the Encoder holds such white space back and encodes it on its own at the end).
+ *   Other quoted-printable parts are left to stream().
+ * Call it once the tree is final (keepBcc set): the header block is built here, not when the part is
+ * written. Streams and parts over 1 MB are left to stream() too.
  */
 export function encodePartsUpFront(node: MimeNode): void {
   if (node.childNodes.length > 0) {
@@ -97,9 +105,19 @@ export function encodePartsUpFront(node: MimeNode): void {
   // a text part that means decoding and scanning the whole body. It is the value buildHeaders() would set.
   const encoding = node.getTransferEncoding();
   if (encoding === 'base64' || encoding === 'quoted-printable') node.setHeader('Content-Transfer-Encoding', encoding);
-  if (encoding !== 'base64' || content.length > UP_FRONT_MAX_BYTES) return;
-  const head = Buffer.from(`${node.buildHeaders()}\r\n\r\n`, 'utf8');
-  node.setRaw(Buffer.concat([head, Buffer.from(base64Wrap(base64Encode(content), 76), 'latin1')]));
+  if (encoding === 'base64' && content.length <= UP_FRONT_MAX_BYTES) {
+    const head = Buffer.from(`${node.buildHeaders()}\r\n\r\n`, 'utf8');
+    node.setRaw(Buffer.concat([head, Buffer.from(base64Wrap(base64Encode(content), 76), 'latin1')]));
+    return;
+  }
+  const last = content.length > 0 ? content[content.length - 1] : -1;
+  const text = /^text\//i.test(String(node.getHeader('Content-Type') ?? '').trim());
+  if (encoding === 'quoted-printable' && text && content.length <= QP_SLICE_BYTES && last !== 0x20 && last !== 0x09) {
+    const head = Buffer.from(`${node.buildHeaders()}\r\n\r\n`, 'utf8');
+    // The Encoder encodes text/* as text, anything else as binary: only text is taken here.
+    if (!/^text\//i.test(node.contentType ?? '')) return;
+    node.setRaw(Buffer.concat([head, Buffer.from(qpWrap(qpEncode(content), 76), 'latin1')]));
+  }
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');

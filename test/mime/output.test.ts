@@ -80,9 +80,23 @@ describe('writeMessage', () => {
         ],
       },
       { attachments: [{ content: Buffer.from('only an attachment'), filename: 'x.txt' }] },
+      // Quoted-printable text: a long line, soft breaks, '=' and trailing white space inside; one ending in
+      // white space, one larger than the Encoder's 64 KB slices (both left to stream()); one in UTF-8
+      // mostly Japanese (base64).
+      { alternatives: [{ content: Buffer.from(`Gr\xfc\xdfe = ${'lang '.repeat(60)}\r\nend  \r\n\tx\r\n`, 'latin1'), contentType: 'text/plain; charset=ISO-8859-1' }] },
+      { alternatives: [{ content: Buffer.from('caf\xe9\r\nlast line ends in a space ', 'latin1'), contentType: 'text/plain; charset=ISO-8859-1' }] },
+      { alternatives: [{ content: Buffer.from(`caf\xe9 ${'x'.repeat(100)} \r\n`.repeat(700), 'latin1'), contentType: 'text/plain; charset=ISO-8859-1' }] },
+      {
+        alternatives: [
+          { content: Buffer.from('会議の件です。\r\nよろしく\r\n', 'utf8'), contentType: 'text/plain; charset=UTF-8' },
+          { content: Buffer.from('<p>caf\xe9 =3D</p>\r\n', 'latin1'), contentType: 'text/html; charset=ISO-8859-1' },
+        ],
+      },
     ];
-    // Base64 parts with Buffer content: html and the .bin in the third; the lone attachment in the fourth.
-    const encodedUpFront = [0, 0, 2, 1];
+    // Parts encoded up front: the text (quoted-printable), the html and the .bin of the third; the lone
+    // attachment of the fourth; the quoted-printable text of the fifth, not the sixth and seventh; both of
+    // the eighth.
+    const encodedUpFront = [0, 0, 3, 1, 1, 0, 0, 2];
     for (const [index, mail] of mails.entries()) {
       const common = { ...mail, subject: `tree ${index}`, from: 'a@example.com', to: '山田 <b@example.com>', messageId: `<m${index}@x>`, date: new Date(0), baseBoundary: 'fixed' };
       // Content streams are read once: each side gets its own.
