@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Pst2ImapError } from '../../src/errors.js';
 import { classifyMessageClass, isReadProblem, openPst, type MessageSummary, type PstFolder, type PstReader, type ReadProblem } from '../../src/pst/index.js';
 import { ansiCodepageOfInternetCodepage, ansiCodepageOfLocale, decodeCodepage } from '../../src/pst/codepage.js';
+import { withoutTrailingNuls } from '../../src/pst/reader.js';
 import { runCli, sharedFixtures } from '../support/cli.js';
 
 const fixture = (name: string) => join(sharedFixtures, name);
@@ -117,6 +118,12 @@ describe('code pages', () => {
     expect(decodeCodepage(Buffer.from('e697a5e69cace8aa9e', 'hex'), 65001)).toBe('日本語');
     expect(decodeCodepage(Buffer.from([0x80, 0xe9]), 1252)).toBe('€é');
     expect(decodeCodepage(Buffer.from([0xb5]), 850)).toBe('Á');
+  });
+
+  it('drops the NULs a string property ends with, and only those', () => {
+    for (const text of ['', 'abc', 'abc\0', 'abc\0\0\0', '\0', '\0\0', 'a\0b', '\0a', '日本語\0', 'x'.repeat(10_000) + '\0']) {
+      expect(withoutTrailingNuls(text)).toBe(text.replace(/\0+$/, ''));
+    }
   });
 
   it('an unknown code page is an error, never a silent UTF-8', () => {
