@@ -9,7 +9,8 @@
  * - buffers this module or the PST layer made for one message are let go explicitly once read
  *   (releaseBytes), instead of waiting, dead, for V8's next full collection.
  */
-import { Readable, Writable } from 'node:stream';
+import { EventEmitter } from 'node:events';
+import { Readable, type Writable } from 'node:stream';
 import { encode as base64Encode, wrap as base64Wrap } from 'nodemailer/lib/base64';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
 import type MimeNode from 'nodemailer/lib/mime-node';
@@ -126,13 +127,37 @@ const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
 export type MessageSource = (into: Writable, done: (error?: Error | null) => void) => void;
 
 /**
+ * What mail-composer writes a message into: its stream() writes strings and buffers, pipes its parts' and
+ * encoders' streams in (Readable.pipe: write(), true for "go on", and the events pipe listens to), and
+ * looks at `destroyed` and 'close'. A plain EventEmitter with write(), a destination Readable.pipe()
+ * has always taken (the "classic" writable stream), instead of a Writable, whose buffering, callbacks and
+ * ticks on every write the message, held in memory, does not need. It never closes nor fails.
+ */
+class MessageInput extends EventEmitter {
+  readonly destroyed = false;
+  readonly writable = true;
+
+  constructor(private readonly take: (bytes: Buffer) => void) {
+    super();
+  }
+
+  /** Strings (mail-composer's headers and boundaries) are taken as a PassThrough takes them: UTF-8. */
+  write(chunk: Buffer | string): boolean {
+    this.take(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+    return true;
+  }
+
+  end(): void {}
+}
+
+/**
  * Reads a message as `source` writes it (mail-composer: `(into, done) => node.stream(into, {}, done)`)
  * into one buffer, `capacity` bytes to start with (grown when the estimate was short), its header block
  * (up to the blank line, as latin1 text) replaced by what `header` makes of it. The result is a view at
  * offset 0 of memory of its own (never Node's shared pool), with at most the estimate's surplus behind
  * it, never written.
  *
- * The message is written straight into a plain Writable, not read from mail-composer's
+ * The message is written straight into a MessageInput, not read from mail-composer's
  * createReadStream(): that wraps the same stream() call in a PassThrough and a pipeline() (an
  * AbortController and an AbortError made for every message) only to add the line break at the end
  * that its LastNewline transform adds, and this does here: CRLF after a message that does not end
@@ -163,13 +188,7 @@ export function writeMessage(source: MessageSource, capacity: number, header: (g
     head = null;
   };
   return new Promise<Buffer>((resolve, reject) => {
-    const into = new Writable({
-      // Strings (mail-composer's headers and boundaries) are taken as a PassThrough takes them: UTF-8.
-      write(chunk: Buffer | string, _encoding, callback) {
-        take(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
-        callback();
-      },
-    });
+    const into = new MessageInput(take) as unknown as Writable;
     let settled = false;
     source(into, (error) => {
       if (settled) return;
