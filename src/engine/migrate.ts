@@ -405,19 +405,21 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
 
     // The plan: the same rules as `plan`, on what the server says of itself.
     const { plan, items } = await buildRunPlan(source, options.selection, server);
-    const planned: PlannedItem[] = [];
     const skips: Array<{ nid: number; reason: string }> = [];
     for (const item of items) {
       runItems.set(item.nid, item);
-      planned.push({ nid: item.nid, folderPath: item.folder.path, targetMailbox: item.mailbox, size: item.size });
       if (item.skip) skips.push({ nid: item.nid, reason: SKIP_WORDS[item.skip] });
+    }
+    // Handed to the checkpoint store one at a time, not as a second list of every item.
+    function* planned(): Generator<PlannedItem> {
+      for (const item of items) yield { nid: item.nid, folderPath: item.folder.path, targetMailbox: item.mailbox, size: item.size };
     }
 
     // Failed and skipped items get another chance: the reasons are decided anew below, and a failure
     // may have been the server's passing mood. Items found on the server stay as they are: sending them
     // because this run lacks --skip-existing would put a second copy there.
     job.retry(['failed', 'skipped'], { keepSkippedBecause: ALREADY_ON_SERVER });
-    const planResult = job.plan(planned);
+    const planResult = job.plan(planned());
     const skippedNow = job.batch(() => skips.filter((skip) => job!.item(skip.nid)?.state === 'pending' && (job!.markSkipped(skip.nid, skip.reason), true)));
     for (const skip of skippedNow) events({ type: 'skipped', item: refOf(runItems.get(skip.nid)!), reason: skip.reason });
     summary.skipped += skippedNow.length;

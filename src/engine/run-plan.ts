@@ -49,34 +49,36 @@ export async function buildRunPlan(source: PstSource, selection: SelectionOption
     folder.children.forEach(collect);
   };
   collect(source.root);
-  const read: Array<Omit<RunItem, 'mailbox' | 'skip'> & { decision: SkipReason | null }> = [];
-  // The size limit is known only once the plan is finished; decided with the limit the builder uses.
+  // Made once per item as the summaries come (100,000 items make 100,000 of them): the mailbox is known
+  // once the plan is finished, and filled in then.
+  const read: RunItem[] = [];
+  const limit = sizeLimit(selection, server);
   for await (const chunk of source.scan()) {
+    const folder = foldersByNid.get(chunk.folderNid)!;
     for (const entry of chunk.entries) {
       builder.add(chunk.folderNid, entry);
       if ('problem' in entry) continue;
+      const decision = decideItem(entry, selection, limit);
       read.push({
         nid: entry.nid,
-        folder: foldersByNid.get(chunk.folderNid)!,
+        folder,
+        mailbox: '',
         size: entry.size,
         subject: entry.subject,
         date: itemDate(entry),
         internetMessageId: entry.internetMessageId,
-        decision: (() => {
-          const decision = decideItem(entry, selection, sizeLimit(selection, server));
-          return decision.action === 'skip' ? decision.reason : null;
-        })(),
+        skip: decision.action === 'skip' ? decision.reason : null,
       });
     }
   }
   const plan = builder.finish();
   const planByNid = new Map([...planFolders(plan.root)].map((folder) => [folder.nid, folder]));
-  const items: RunItem[] = [];
-  for (const { decision, ...entry } of read) {
-    const planFolder = planByNid.get(entry.folder.nid);
-    if (!planFolder?.selected || planFolder.target === null) continue;
-    items.push({ ...entry, mailbox: planFolder.target, skip: decision });
-  }
+  const items = read.filter((item) => {
+    const planFolder = planByNid.get(item.folder.nid);
+    if (!planFolder?.selected || planFolder.target === null) return false;
+    item.mailbox = planFolder.target;
+    return true;
+  });
   return { plan, items };
 }
 
