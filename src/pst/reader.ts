@@ -443,7 +443,9 @@ class ExtractorPstReader implements PstReader {
       try {
         nid = nidOf();
         if (nid === null) throw new Error(`contents table row ${row} has no item`);
-        yield summarize(this.loadMessage(nid), nid, folder.nid);
+        const summary = summarize(this.loadMessage(nid), nid, folder.nid);
+        if (this.lastLoaded?.nid === nid) this.lastLoaded.summary = summary;
+        yield summary;
       } catch (error) {
         yield { problem: true, folderPath: folder.path, nid, code: 'E_ITEM_UNREADABLE', detail: describe(error) };
       }
@@ -461,9 +463,10 @@ class ExtractorPstReader implements PstReader {
 
   /**
    * The item loaded last. Export and the engine read an item in full right after its summary, and
-   * loading it (node, property context, subnodes) is most of the cost of either.
+   * loading it (node, property context, subnodes) is most of the cost of either; its summary, read
+   * for items(), is kept too, for readMessage.
    */
-  private lastLoaded: { nid: number; message: PSTMessage } | null = null;
+  private lastLoaded: { nid: number; message: PSTMessage; summary?: MessageSummary } | null = null;
 
   private loadMessage(nid: number): PSTMessage {
     if (this.lastLoaded?.nid === nid) return this.lastLoaded.message;
@@ -477,7 +480,8 @@ class ExtractorPstReader implements PstReader {
     let read: PstMessage;
     try {
       const message = this.loadMessage(nid);
-      read = quietly(() => toPstMessage(message, nid, 0));
+      const summary = this.lastLoaded?.nid === nid ? this.lastLoaded.summary : undefined;
+      read = quietly(() => toPstMessage(message, nid, 0, summary));
     } catch (error) {
       throw new PstError('E_ITEM_UNREADABLE', { file: this.store.path, nid, folder: '', what: describe(error) }, { cause: error });
     }
@@ -843,10 +847,11 @@ function detailsOf(message: PSTMessage): Pick<PstMessage, 'contact' | 'appointme
   return {};
 }
 
-function toPstMessage(message: PSTMessage, nid: number, depth: number): PstMessage {
+/** `summary`: the item's summary when items() read it already (any folder's: it is given folderNid 0 here). */
+function toPstMessage(message: PSTMessage, nid: number, depth: number, summary?: MessageSummary): PstMessage {
   const html = htmlBytes(message);
   return {
-    ...summarize(message, nid, 0),
+    ...(summary ? { ...summary, folderNid: 0 } : summarize(message, nid, 0)),
     transportHeaders: message.transportMessageHeaders || null,
     sender: address(message.senderName, message.senderEmailAddress, message.senderAddrtype, stringProperty(message, TAG.senderSmtp)),
     sentRepresenting: address(

@@ -6,7 +6,7 @@ import { Pst2ImapError } from '../../src/errors.js';
 import { classifyMessageClass, isReadProblem, openPst, type MessageSummary, type PstFolder, type PstReader, type ReadProblem } from '../../src/pst/index.js';
 import { ansiCodepageOfInternetCodepage, ansiCodepageOfLocale, decodeCodepage } from '../../src/pst/codepage.js';
 import { withoutTrailingNuls } from '../../src/pst/reader.js';
-import { runCli, sharedFixtures } from '../support/cli.js';
+import { projectRoot, runCli, sharedFixtures } from '../support/cli.js';
 
 const fixture = (name: string) => join(sharedFixtures, name);
 const work = mkdtempSync(join(tmpdir(), 'pst2imap-reader-'));
@@ -169,6 +169,21 @@ describe('items', () => {
     const reports = classes.filter((item) => item.messageClass.startsWith('REPORT.'));
     expect(reports.length).toBeGreaterThan(0);
     expect(reports.every((item) => item.kind === 'mail')).toBe(true);
+  });
+
+  it('reads an item the same whether items() read its summary just before or not', () => {
+    const plain = (message: object) => JSON.parse(JSON.stringify(message, (_key, value) => (typeof value === 'function' ? undefined : value)));
+    for (const file of [join(projectRoot, 'fixtures', 'pst', 'sample.pst'), join(projectRoot, 'fixtures', 'pst', 'ansi-cp932.pst')]) {
+      const afterItems = withReader(file, (reader) =>
+        folders(reader.root).flatMap((folder) => [...reader.items(folder)].filter((entry): entry is MessageSummary => !isReadProblem(entry)).map((entry) => plain(reader.readMessage(entry.nid)))),
+      );
+      const nids = afterItems.map((message: { nid: number }) => message.nid);
+      // Read again, each item on its own (the summary of another item read last).
+      const alone = withReader(file, (reader) => [...nids].reverse().map((nid) => plain(reader.readMessage(nid))).reverse());
+      expect(afterItems.length).toBeGreaterThan(5);
+      expect(afterItems).toEqual(alone);
+      expect(afterItems.every((message: { folderNid: number }) => message.folderNid === 0)).toBe(true);
+    }
   });
 
   it('reads 200 recipients, with names and addresses', () => {
