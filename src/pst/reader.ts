@@ -504,6 +504,8 @@ class ExtractorPstReader implements PstReader {
       return smtp ? { ...address, email: smtp, addressType: 'SMTP' } : address;
     };
     const needed = [message.sender, message.sentRepresenting, ...message.recipients].some(unresolved);
+    // Nothing to resolve, here or in an embedded message (most items): the item as it was read.
+    if (!needed && !message.attachments.some((attachment) => attachment.method === 'embedded')) return message;
     return {
       ...message,
       ...(needed
