@@ -3,10 +3,9 @@
  * compressed RTF when it encapsulates HTML ([MS-OXRTFEX]), else RTF that wraps plain text, else
  * PR_BODY. Bytes that came as bytes stay bytes: PR_HTML is never decoded and re-encoded, only labelled.
  */
-import { deEncapsulateSync } from 'rtf-stream-parser';
 import type { PstMessage } from '../pst/types.js';
 import { isValidUtf8, mimeCharsetOfCodepage, sniffHtmlCharset, isDecodableCharset } from './charset.js';
-import { decodeRtfBytes, decompressRtf, rtfToText } from './rtf.js';
+import { decodeRtfBytes, deEncapsulateRtf, decompressRtf, rtfToText } from './rtf.js';
 import type { RebuildWarning } from './types.js';
 
 export interface BodyPart {
@@ -61,7 +60,7 @@ export function readRtf(compressed: Buffer): RtfContent {
   const head = rtf.subarray(0, 512).toString('latin1');
   if (/\\fromhtml1|\\fromtext/.test(head)) {
     try {
-      const result = deEncapsulateSync(rtf, {
+      const result = deEncapsulateRtf(rtf, {
         decode: decodeRtfBytes,
         // The de-encapsulated HTML is Unicode: its own <meta charset> is rewritten to say so.
         htmlFixContentType: true,
