@@ -24,7 +24,6 @@ import { isReadProblem, openPst, type ItemKind, type PstFolder, type PstReader }
 import { FOLDER_TREE_FACTS } from '../target/maildir.js';
 import { selectionFromArgs, withSelectionOptions, type SelectionArgs } from './options.js';
 import type { CliIO } from './output.js';
-import { pickFolders } from './pick.js';
 import { formatBytes, formatCount } from './table.js';
 
 export type ExportFormat = 'eml' | 'maildir';
@@ -92,6 +91,8 @@ export function exportCommand(io: CliIO, setExitCode: (code: number) => void): C
         // folders whose target depends on their items are read ahead (see scanPlan).
         let plan = await scanPlan(reader, selection, topFolderName, showProgress, io, args.pick ? 'all' : 'needed');
         if (args.pick) {
+          // Loaded only here: the prompt library costs some 30 ms to load, on every run otherwise.
+          const { pickFolders } = await import('./pick.js');
           selection = await pickFolders(plan, selection);
           plan = new PlanBuilder(reader.root, selection, FOLDER_TREE_FACTS, { topFolderName }).adopt(plan);
         }

@@ -3,6 +3,9 @@
  * depends on their items are read ahead, so that each item of a mail folder is read once (by exportPlan),
  * not twice; the targets are those of the plan that reads everything.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { scanPlan } from '../../src/cli/export.js';
@@ -55,4 +58,44 @@ describe.each(['sample.pst', 'edge-cases.pst', 'japanese.pst', 'ansi-cp932.pst']
       reader.close();
     }
   });
+});
+
+describe('export --pick on a terminal', () => {
+  const session = `pst2imap-export-pick-${process.pid}`;
+  const work = mkdtempSync(join(tmpdir(), 'pst2imap-export-pick-'));
+  const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
+  afterAll(() => {
+    try {
+      tmux('kill-session', '-t', session);
+    } catch {
+      // already gone
+    }
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  async function screenShows(text: string): Promise<string> {
+    for (let i = 0; i < 100; i++) {
+      const screen = tmux('capture-pane', '-p', '-t', session, '-S', '-60');
+      if (screen.includes(text)) return screen;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`the terminal never showed "${text}":\n${tmux('capture-pane', '-p', '-t', session)}`);
+  }
+
+  it('shows every folder with its counts (all items read first), and writes only the folders ticked', async () => {
+    const sample = join(projectRoot, 'fixtures', 'pst', 'sample.pst');
+    const out = join(work, 'out');
+    const command = `cd ${projectRoot} && LANG=C.UTF-8 node bin/pst2imap.js export ${sample} --to ${out} --pick; echo "exit=$?"; sleep 30`;
+    tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '50', command);
+    const list = await screenShows('Sent Items  (6, 393 KB)');
+    expect(list).toMatch(/◉ Inbox\s+\(8, 400 KB\)/);
+    // The first row is Deleted Items: untick it, then confirm.
+    tmux('send-keys', '-t', session, ' ');
+    tmux('send-keys', '-t', session, 'Enter');
+    const screen = await screenShows('exit=');
+    expect(screen).toContain('exit=0');
+    expect(screen).toMatch(/Written: 14 messages/);
+    expect(readdirSync(out).sort()).not.toContain('Deleted');
+    expect(readdirSync(join(out, 'INBOX')).filter((name) => name.endsWith('.eml'))).toHaveLength(8);
+  }, 30_000);
 });
