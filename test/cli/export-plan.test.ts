@@ -73,13 +73,15 @@ describe('export --pick on a terminal', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  async function screenShows(text: string): Promise<string> {
-    for (let i = 0; i < 100; i++) {
-      const screen = tmux('capture-pane', '-p', '-t', session, '-S', '-60');
-      if (screen.includes(text)) return screen;
+  /** The screen once it shows `text`: read every 100 ms, for 10 s at most. */
+  async function screenWith(text: string): Promise<string> {
+    const deadline = Date.now() + 10_000;
+    let screen = '';
+    while (!(screen = tmux('capture-pane', '-p', '-t', session, '-S', '-60')).includes(text)) {
+      if (Date.now() > deadline) throw new Error(`the terminal never showed "${text}":\n${screen}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error(`the terminal never showed "${text}":\n${tmux('capture-pane', '-p', '-t', session)}`);
+    return screen;
   }
 
   it('shows every folder with its counts (all items read first), and writes only the folders ticked', async () => {
@@ -87,12 +89,12 @@ describe('export --pick on a terminal', () => {
     const out = join(work, 'out');
     const command = `cd ${projectRoot} && LANG=C.UTF-8 node bin/pst2imap.js export ${sample} --to ${out} --pick; echo "exit=$?"; sleep 30`;
     tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '50', command);
-    const list = await screenShows('Sent Items  (6, 393 KB)');
+    const list = await screenWith('Sent Items  (6, 393 KB)');
     expect(list).toMatch(/◉ Inbox\s+\(8, 400 KB\)/);
     // The first row is Deleted Items: untick it, then confirm.
     tmux('send-keys', '-t', session, ' ');
     tmux('send-keys', '-t', session, 'Enter');
-    const screen = await screenShows('exit=');
+    const screen = await screenWith('exit=');
     expect(screen).toContain('exit=0');
     expect(screen).toMatch(/Written: 14 messages/);
     expect(readdirSync(out).sort()).not.toContain('Deleted');
