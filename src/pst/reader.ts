@@ -431,7 +431,9 @@ class ExtractorPstReader implements PstReader {
     // node B-tree's children of the folder, which is what readpst does too.
     const nids: Array<() => number | null> = [];
     if (internal.emailsTable) {
-      const table = internal.emailsTable;
+      // Only each row's ID (PidTagLtpRowId, which getItems reads before the columns) is wanted: a view of
+      // the table with no columns reads it alone, not every cell of the row, and leaves the table as it was.
+      const table = Object.create(internal.emailsTable, { numColumns: { value: 0, writable: true } }) as NonNullable<FolderContents['emailsTable']>;
       for (let row = 0; row < table.rowCount; row++) {
         nids.push(() => quietly(() => table.getItems(row, 1)[0]?.get(TAG.ltpRowId)?.entryValueReference ?? null));
       }
