@@ -206,41 +206,22 @@ export function writeMessage(source: MessageSource, capacity: number, header: (g
   });
 }
 
-/** Memory a message is written into (MessageSink), and where memory nobody reads any more goes. */
-export interface MessageMemory {
-  /** A buffer of exactly `size` bytes for a message, at offset 0 of memory of its own. */
-  take(size: number): Buffer;
-  /** A buffer `take` gave, nobody reads any more. */
-  give(bytes: Buffer): void;
-}
-
-const OWN_MEMORY: MessageMemory = {
-  take: (size) => Buffer.allocUnsafeSlow(size),
-  give: (bytes) => releaseBytes(bytes),
-};
-let memory: MessageMemory = OWN_MEMORY;
-
-/** Sets where this thread's messages are written into (null: each message's own memory). */
-export function useMessageMemory(source: MessageMemory | null): void {
-  memory = source ?? OWN_MEMORY;
-}
-
 /** Bytes written one after another into one buffer, grown when it is full. */
 class MessageSink {
-  private out: Buffer = Buffer.alloc(0);
+  private out = Buffer.alloc(0);
   private used = 0;
 
   open(capacity: number): void {
-    this.out = memory.take(capacity);
+    this.out = Buffer.allocUnsafeSlow(capacity);
     this.used = 0;
   }
 
   append(chunk: Buffer): void {
     if (chunk.length === 0) return;
     if (this.used + chunk.length > this.out.length) {
-      const grown = memory.take(Math.max(this.used + chunk.length, Math.ceil(this.out.length * 1.5)));
+      const grown = Buffer.allocUnsafeSlow(Math.max(this.used + chunk.length, Math.ceil(this.out.length * 1.5)));
       this.out.copy(grown, 0, 0, this.used);
-      memory.give(this.out);
+      releaseBytes(this.out);
       this.out = grown;
     }
     chunk.copy(this.out, this.used);
