@@ -74,8 +74,11 @@ export function base64Size(n: number): number {
   return chars + Math.ceil(chars / 76) * 2;
 }
 
-/** Parts up to this size are encoded up front (encodePartsUpFront); larger ones stream through the encoder. */
-const UP_FRONT_MAX_BYTES = 1024 * 1024;
+/**
+ * Parts up to this size are encoded up front (encodePartsUpFront); larger ones stream through the encoder,
+ * which is the faster of the two from about 100 KB (wrap() works on strings, the Encoder on bytes).
+ */
+const UP_FRONT_MAX_BYTES = 64 * 1024;
 
 /** nodemailer's quoted-printable Encoder works on slices of this size (ENCODE_SLICE_SIZE in its qp module). */
 const QP_SLICE_BYTES = 64 * 1024;
@@ -93,7 +96,7 @@ const QP_SLICE_BYTES = 64 * 1024;
  *   in a space or tab (the Encoder holds such white space back and encodes it on its own at the end).
  *   Other quoted-printable parts are left to stream().
  * Call it once the tree is final (keepBcc set): the header block is built here, not when the part is
- * written. Streams and parts over 1 MB are left to stream() too.
+ * written. Streams and parts over 64 KB are left to stream() too.
  */
 export function encodePartsUpFront(node: MimeNode): void {
   if (node.childNodes.length > 0) {
