@@ -199,3 +199,30 @@ test('a connection cut in the middle of a group fails each of its messages, none
     await proxy.close();
   }
 });
+
+test('a group for a mailbox of Japanese name, with a message holding NUL bytes (literal8), stores each as sent', async () => {
+  const relay = await startRelay(server.port);
+  const session = await imapTarget(relay.port, 'alice', password, { pipelineDepth: 128 }).open();
+  const mailbox = 'PST/受信トレイ';
+  const requests = Array.from({ length: 12 }, (_, n) => request(400 + n, mailbox));
+  // A body with NUL bytes goes as a literal8 (BINARY, RFC 3516) inside the group.
+  requests[5] = { ...requests[5]!, bytes: Buffer.concat([message(405), Buffer.from([0, 1, 0, 13, 10])]) };
+  let stored: StoredAt[];
+  try {
+    await session.ensureMailbox(mailbox);
+    stored = await Promise.all(requests.map((one) => session.append(one)));
+  } finally {
+    await session.close();
+    await relay.close();
+  }
+  expect(Math.max(...messagesPerAppend(relay.traffic))).toBeGreaterThan(1);
+  const sent = Buffer.concat(relay.traffic.filter((part) => part.toServer).map((part) => part.data)).toString('latin1');
+  expect(sent).toMatch(/~\{\d+\+?\}\r\n/);
+  const onServer = await held('alice', mailbox);
+  expect(onServer.size).toBe(12);
+  requests.forEach((one, n) => {
+    // Dovecot hands NUL bytes out as 0x80 in FETCH BODY[] (the same for a message APPENDed alone).
+    const asFetched = n === 5 ? Buffer.from(one.bytes.map((byte) => (byte === 0 ? 0x80 : byte))) : one.bytes;
+    expect(onServer.get(stored[n]!.uid!)?.sha).toBe(createHash('sha256').update(asFetched).digest('hex'));
+  });
+});
