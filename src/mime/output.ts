@@ -97,6 +97,10 @@ const QP_SLICE_BYTES = 64 * 1024;
  *   Other quoted-printable parts are left to stream().
  * Call it once the tree is final (keepBcc set): the header block is built here, not when the part is
  * written. Streams and parts over 64 KB are left to stream() too.
+ *
+ * buildHeaders() decides each part's transfer encoding (for a text part by decoding and scanning the
+ * whole body) and sets it as the part's header, so that stream() does not decide again. A Buffer part
+ * left to stream() gets its header block built a second time there, the same.
  */
 export function encodePartsUpFront(node: MimeNode): void {
   if (node.childNodes.length > 0) {
@@ -105,23 +109,17 @@ export function encodePartsUpFront(node: MimeNode): void {
   }
   const content = node.content;
   if (!Buffer.isBuffer(content)) return;
-  // Decided once, here: without the header, buildHeaders() and stream() would each decide again, and for
-  // a text part that means decoding and scanning the whole body. It is the value buildHeaders() would set.
-  const encoding = node.getTransferEncoding();
-  if (encoding === 'base64' || encoding === 'quoted-printable') node.setHeader('Content-Transfer-Encoding', encoding);
-  if (encoding === 'base64' && content.length <= UP_FRONT_MAX_BYTES) {
-    const head = Buffer.from(`${node.buildHeaders()}\r\n\r\n`, 'utf8');
-    node.setRaw(Buffer.concat([head, Buffer.from(base64Wrap(base64Encode(content), 76), 'latin1')]));
-    return;
-  }
+  const head = node.buildHeaders();
+  const encoding = node.getHeader('Content-Transfer-Encoding');
   const last = content.length > 0 ? content[content.length - 1] : -1;
-  const text = /^text\//i.test(String(node.getHeader('Content-Type') ?? '').trim());
-  if (encoding === 'quoted-printable' && text && content.length <= QP_SLICE_BYTES && last !== 0x20 && last !== 0x09) {
-    const head = Buffer.from(`${node.buildHeaders()}\r\n\r\n`, 'utf8');
+  let body: string | null = null;
+  if (encoding === 'base64' && content.length <= UP_FRONT_MAX_BYTES) {
+    body = base64Wrap(base64Encode(content), 76);
+  } else if (encoding === 'quoted-printable' && content.length <= QP_SLICE_BYTES && last !== 0x20 && last !== 0x09) {
     // The Encoder encodes text/* as text, anything else as binary: only text is taken here.
-    if (!/^text\//i.test(node.contentType ?? '')) return;
-    node.setRaw(Buffer.concat([head, Buffer.from(qpWrap(qpEncode(content), 76), 'latin1')]));
+    if (/^text\//i.test(node.contentType ?? '')) body = qpWrap(qpEncode(content), 76);
   }
+  if (body !== null) node.setRaw(Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'utf8'), Buffer.from(body, 'latin1')]));
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
