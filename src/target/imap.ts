@@ -217,7 +217,8 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, client: ImapFlow)
 
 class ImapSession implements TargetSession {
   private knownMailboxes: Set<string> | null = null;
-  private serverFacts: ServerFacts | null = null;
+  /** What the server says of itself, asked once per session (callers at the same time share the answer). */
+  private serverFacts: Promise<ServerFacts> | null = null;
   private readonly timeoutMs: number;
   /** The work that selects a mailbox, one after another: a SELECT between two others' commands would
    *  pull the mailbox from under them. APPENDs pass through it only to be queued (see append()). */
@@ -279,10 +280,12 @@ class ImapSession implements TargetSession {
   }
 
   async facts(): Promise<ServerFacts> {
-    if (!this.serverFacts) {
-      this.serverFacts = await this.run(() => readServerFacts(this.client, { counts: false }));
-      this.knownMailboxes = new Set(Object.keys(this.serverFacts.mailboxes));
-    }
+    this.serverFacts ??= this.run(() => readServerFacts(this.client, { counts: false })).then((facts) => {
+      this.knownMailboxes = new Set(Object.keys(facts.mailboxes));
+      return facts;
+    });
+    // Refused or lost, the next caller asks again.
+    this.serverFacts.catch(() => (this.serverFacts = null));
     return this.serverFacts;
   }
 
@@ -292,8 +295,10 @@ class ImapSession implements TargetSession {
     if (known.has(mailbox) || mailbox.toUpperCase() === 'INBOX') return;
     const segments = mailbox.split(facts.delimiter);
     // Parents first: servers need not create them (RFC 3501 6.3.3 says SHOULD), and one created as a
-    // side effect may be \NonExistent and unsubscribed. Mailboxes of different branches are created at
-    // the same time (pipelined); a parent two of them share, once.
+    // side effect may be \NonExistent and unsubscribed. A parent and its children are asked for one after
+    // another without waiting for each other (pipelined: the server takes them in order), and so are
+    // mailboxes of different branches; a parent two of them share, once.
+    const levels: Array<{ path: string; creating: Promise<void> }> = [];
     for (let depth = 1; depth <= segments.length; depth++) {
       const path = segments.slice(0, depth).join(facts.delimiter);
       if (known.has(path) || path.toUpperCase() === 'INBOX') continue;
@@ -302,9 +307,14 @@ class ImapSession implements TargetSession {
         creating = this.create(path).finally(() => this.creating.delete(path));
         this.creating.set(path, creating);
       }
-      await creating;
-      known.add(path);
+      levels.push({ path, creating });
     }
+    const outcomes = await Promise.allSettled(levels.map((level) => level.creating));
+    levels.forEach(({ path }, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.status === 'rejected') throw outcome.reason;
+      known.add(path);
+    });
   }
 
   /** CREATE, which imapflow follows with SUBSCRIBE. */

@@ -11,8 +11,13 @@ export interface Relay {
   close(): Promise<void>;
 }
 
-/** `fromServer` may change what the server says before the client sees it (it is recorded as sent). */
-export function startRelay(upstreamPort: number, options: { fromServer?: (chunk: Buffer) => Buffer } = {}): Promise<Relay> {
+/**
+ * `fromServer` may change what the server says before the client sees it (it is recorded as sent).
+ * `answerDelayMs`: what the server says reaches the client that much later, and is recorded when it
+ * does, so that the order of the traffic is the order in which the client saw it (a round trip of at
+ * least that: what the client sent before an answer is recorded before it).
+ */
+export function startRelay(upstreamPort: number, options: { fromServer?: (chunk: Buffer) => Buffer; answerDelayMs?: number } = {}): Promise<Relay> {
   const traffic: Relay['traffic'] = [];
   const relay: Server = createServer((client) => {
     const upstream = connect(upstreamPort, '127.0.0.1');
@@ -21,8 +26,12 @@ export function startRelay(upstreamPort: number, options: { fromServer?: (chunk:
       upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
-      traffic.push({ toServer: false, data: chunk });
-      client.write(options.fromServer ? options.fromServer(chunk) : chunk);
+      const deliver = () => {
+        traffic.push({ toServer: false, data: chunk });
+        if (!client.destroyed) client.write(options.fromServer ? options.fromServer(chunk) : chunk);
+      };
+      if (options.answerDelayMs) setTimeout(deliver, options.answerDelayMs);
+      else deliver();
     });
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());

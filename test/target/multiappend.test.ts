@@ -221,7 +221,7 @@ test('a group for a mailbox of Japanese name, with a message holding NUL bytes (
   const onServer = await held('alice', mailbox);
   expect(onServer.size).toBe(12);
   requests.forEach((one, n) => {
-    // Dovecot hands NUL bytes out as 0x80 in FETCH BODY[] (the same for a message APPENDed alone).
+    // Dovecot shows NUL bytes as 0x80 in FETCH BODY[].
     const asFetched = n === 5 ? Buffer.from(one.bytes.map((byte) => (byte === 0 ? 0x80 : byte))) : one.bytes;
     expect(onServer.get(stored[n]!.uid!)?.sha).toBe(createHash('sha256').update(asFetched).digest('hex'));
   });

@@ -173,8 +173,9 @@ test('a connection cut with APPENDs in flight fails them all, none blamed; an AP
   }
 });
 
-test('mailboxes of different branches are created at once, a shared parent once, each subscribed', async () => {
-  const relay = await startRelay(server.port);
+test('mailboxes are created at once, parents and children too, a shared parent once, each subscribed', async () => {
+  // Answers reach the client 30 ms late: what it sends before seeing an answer is recorded before it.
+  const relay = await startRelay(server.port, { answerDelayMs: 30 });
   const session = await imapTarget(relay.port, 'erin', password, { pipelineDepth: 32 }).open();
   const wanted = ['PST/Inbox', 'PST/Sent Items', 'PST/Archive/2019', 'PST/Archive/2020', 'PST/受信トレイ'];
   try {
@@ -187,6 +188,8 @@ test('mailboxes of different branches are created at once, a shared parent once,
   const creates = sent.split('\r\n').filter((line) => /^\S+ CREATE /.test(line));
   // PST and PST/Archive once each, then the five.
   expect(creates).toHaveLength(7);
+  // What the server says of itself is asked once, for all five callers.
+  expect(sent.split('\r\n').filter((line) => /^\S+ LIST /.test(line))).toHaveLength(1);
   // The siblings went out together: at some moment several CREATEs waited for their answers.
   const createTags = new Set(creates.map((line) => line.split(' ')[0]!));
   let outstanding = 0;
@@ -200,6 +203,14 @@ test('mailboxes of different branches are created at once, a shared parent once,
     }
   }
   expect(most).toBeGreaterThan(1);
+  // A child's CREATE goes out before its parent's is answered (the server takes them in order).
+  const tagOf = (path: string) => creates.find((line) => line.endsWith(` CREATE ${path}`))!.split(' ')[0]!;
+  const lineAt = (toServer: boolean, line: RegExp) =>
+    relay.traffic.findIndex((part) => part.toServer === toServer && part.data.toString('latin1').split('\r\n').some((text) => line.test(text)));
+  const sentAt = (tag: string) => lineAt(true, new RegExp(`^${tag} CREATE `));
+  const answeredAt = (tag: string) => lineAt(false, new RegExp(`^${tag} OK`));
+  expect(sentAt(tagOf('PST/Archive/2019'))).toBeLessThan(answeredAt(tagOf('PST/Archive')));
+  expect(sentAt(tagOf('PST/Archive'))).toBeLessThan(answeredAt(tagOf('PST')));
 
   const client = new ImapFlow({ host: '127.0.0.1', port: server.port, secure: false, auth: { user: 'erin', pass: PASSWORD }, logger: false });
   await client.connect();
