@@ -325,3 +325,24 @@ test('a mailbox the server refuses to select is appended to unselected, and not 
     await proxy.close();
   }
 });
+
+test('signing in with a password takes one round trip where the server has SASL-IR, two without', async () => {
+  for (const strip of [false, true]) {
+    const relay = await startRelay(server.port, strip ? { fromServer: (chunk) => Buffer.from(chunk.toString('latin1').replace(/ SASL-IR\b/g, ''), 'latin1') } : {});
+    const session = await imapTarget(relay.port, 'alice', password).open();
+    await session.close();
+    await relay.close();
+    const lines = relay.traffic.map((part) => ({ toServer: part.toServer, text: part.data.toString('latin1') }));
+    const authenticate = commandsSent(relay, /^\S+ AUTHENTICATE /i);
+    expect(authenticate).toHaveLength(1);
+    const continuations = lines.filter((part) => !part.toServer && /^\+/m.test(part.text));
+    if (strip) {
+      expect(authenticate[0]).toMatch(/^\S+ AUTHENTICATE PLAIN$/);
+      expect(continuations).toHaveLength(1);
+    } else {
+      // The response on the command line: base64 of "\0alice\0<password>".
+      expect(authenticate[0]).toBe(`${authenticate[0]!.split(' ')[0]} AUTHENTICATE PLAIN ${Buffer.from(`\0alice\0${PASSWORD}`).toString('base64')}`);
+      expect(continuations).toHaveLength(0);
+    }
+  }
+});
