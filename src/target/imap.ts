@@ -51,16 +51,14 @@ const DEFAULT_COMMAND_TIMEOUT_MS = 120_000;
 export const DEFAULT_PIPELINE_DEPTH = 128;
 
 /**
- * MULTIAPPEND (RFC 3502): messages for one mailbox that wait while the server is busy go out as one APPEND,
- * which the server stores as one transaction. Dovecot then syncs its index once per group instead of once
- * per message (strace: 2 fdatasync and 3 open fewer per message). At most this many messages and bytes per
- * group; the server answers for all of them at once, so a group is also what a lost connection leaves
- * unanswered.
+ * MULTIAPPEND (RFC 3502): messages for one mailbox handed to a session together (the engine hands them
+ * over as a batch, or as answers free its pipeline) go out as one APPEND, which the server stores as one
+ * transaction. Dovecot then syncs its index once per group instead of once per message (strace: 2
+ * fdatasync and 3 open fewer per message). At most this many messages and bytes per group; the server
+ * answers for all of them at once, so a group is also what a lost connection leaves unanswered.
  */
 const GROUP_MESSAGES = 32;
 const GROUP_BYTES = 4 * 1024 * 1024;
-/** Groups a connection has out before the next one fills (see appendInGroup). */
-const GROUPS_OUT = 2;
 
 interface GroupMember {
   request: AppendRequest;
@@ -72,6 +70,7 @@ interface AppendGroup {
   mailbox: string;
   members: GroupMember[];
   bytes: number;
+  sent?: boolean;
 }
 
 const CONNECTION_CODES = new Set([
@@ -239,10 +238,8 @@ class ImapSession implements TargetSession {
   private readonly unselectable = new Set<string>();
   /** Whether APPENDs go in groups (MULTIAPPEND): where the server offers it, on a pipelined connection. */
   private readonly grouping: boolean;
-  /** The group of APPENDs filling while others wait for their answers. */
+  /** The group of APPENDs filling, sent when full or once the messages handed over together are in. */
   private filling: AppendGroup | null = null;
-  /** Groups sent and not answered yet. */
-  private groupsOut = 0;
 
   constructor(
     private readonly client: ImapFlow,
@@ -354,9 +351,9 @@ class ImapSession implements TargetSession {
   }
 
   /**
-   * Joins `request` to the group of messages for its mailbox that is filling (MULTIAPPEND). The group goes
-   * out at once when fewer than GROUPS_OUT groups wait for their answers, else when one of them is answered
-   * or the group is full: while the server is busy, the messages that come meanwhile go together.
+   * Joins `request` to the group of messages for its mailbox that is filling (MULTIAPPEND). A group goes
+   * out when it is full, when a message for another mailbox comes, or once the work of the moment is done
+   * (setImmediate): the messages handed over together go together, and none waits for later ones.
    */
   private appendInGroup(request: AppendRequest): Promise<StoredAt> {
     return new Promise<StoredAt>((resolve, reject) => {
@@ -365,20 +362,20 @@ class ImapSession implements TargetSession {
         this.sendGroup(group);
         group = null;
       }
-      if (!group) group = this.filling = { mailbox: request.mailbox, members: [], bytes: 0 };
+      if (!group) {
+        const opened: AppendGroup = (group = this.filling = { mailbox: request.mailbox, members: [], bytes: 0 });
+        setImmediate(() => this.sendGroup(opened));
+      }
       group.members.push({ request, resolve, reject });
       group.bytes += request.bytes.length;
-      if (this.groupsOut < GROUPS_OUT) this.sendGroup(group);
     });
   }
 
   private sendGroup(group: AppendGroup): void {
+    if (group.sent) return;
+    group.sent = true;
     if (this.filling === group) this.filling = null;
-    this.groupsOut += 1;
-    void this.storeGroup(group).finally(() => {
-      this.groupsOut -= 1;
-      if (this.filling && this.groupsOut < GROUPS_OUT) this.sendGroup(this.filling);
-    });
+    void this.storeGroup(group);
   }
 
   /** Stores a group with one APPEND (RFC 3502: all of its messages, or none) and tells each member. */
