@@ -277,12 +277,17 @@ class ImapSession implements TargetSession {
   }
 
   async facts(): Promise<ServerFacts> {
-    this.serverFacts ??= this.run(() => readServerFacts(this.client, { counts: false })).then((facts) => {
-      this.knownMailboxes = new Set(Object.keys(facts.mailboxes));
-      return facts;
-    });
-    // Refused or lost, the next caller asks again.
-    this.serverFacts.catch(() => (this.serverFacts = null));
+    if (!this.serverFacts) {
+      const asked = this.run(() => readServerFacts(this.client, { counts: false })).then((facts) => {
+        this.knownMailboxes = new Set(Object.keys(facts.mailboxes));
+        return facts;
+      });
+      // Refused or lost, the next caller asks again.
+      asked.catch(() => {
+        if (this.serverFacts === asked) this.serverFacts = null;
+      });
+      this.serverFacts = asked;
+    }
     return this.serverFacts;
   }
 

@@ -348,3 +348,23 @@ test('signing in with a password takes one round trip where the server has SASL-
     }
   }
 });
+
+test('what the server says of itself, refused once, is asked again by the next caller', async () => {
+  const proxy = await startFaultProxy(server.port);
+  let lists = 0;
+  proxy.refuseCommand = (line) => / LIST /i.test(line) && ++lists === 1;
+  try {
+    const session = await imapTarget(proxy.port, 'erin', password).open();
+    try {
+      const first = await Promise.allSettled([session.facts(), session.facts()]);
+      expect(first.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+      expect(lists).toBe(1);
+      expect((await session.facts()).delimiter).toBe('/');
+      expect(lists).toBe(2);
+    } finally {
+      await session.close();
+    }
+  } finally {
+    await proxy.close();
+  }
+});
