@@ -70,7 +70,6 @@ interface AppendGroup {
   mailbox: string;
   members: GroupMember[];
   bytes: number;
-  sent?: boolean;
 }
 
 const CONNECTION_CODES = new Set([
@@ -369,17 +368,17 @@ class ImapSession implements TargetSession {
       }
       if (!group) {
         const opened: AppendGroup = (group = this.filling = { mailbox: request.mailbox, members: [], bytes: 0 });
-        setImmediate(() => this.sendGroup(opened));
+        // Unless it went out before (full, or another mailbox's message came).
+        setImmediate(() => this.filling === opened && this.sendGroup(opened));
       }
       group.members.push({ request, resolve, reject });
       group.bytes += request.bytes.length;
     });
   }
 
+  /** Sends the group that was filling. */
   private sendGroup(group: AppendGroup): void {
-    if (group.sent) return;
-    group.sent = true;
-    if (this.filling === group) this.filling = null;
+    this.filling = null;
     void this.storeGroup(group);
   }
 
