@@ -2,6 +2,7 @@
  * Helpers for migration tests: engine options with sane test defaults, and what a Dovecot account holds
  * (per mailbox: Message-IDs, counts), read with a plain imapflow client of the test's own.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +89,41 @@ export async function serverContents(port: number, user: string, password: strin
     await client.logout();
   }
   return contents;
+}
+
+/** A message as the server holds it: the SHA-256 of its bytes, its size, flags (without \Recent) and date. */
+export interface StoredMessage {
+  sha: string;
+  size: number;
+  flags: string[];
+  date: number;
+}
+
+/** UID -> each message of `mailbox` as the server holds it (none when the mailbox is empty). */
+export async function storedMessages(port: number, user: string, password: string, mailbox: string): Promise<Map<number, StoredMessage>> {
+  const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user, pass: password }, logger: false });
+  await client.connect();
+  const found = new Map<number, StoredMessage>();
+  try {
+    const lock = await client.getMailboxLock(mailbox, { readOnly: true });
+    try {
+      if (client.mailbox && client.mailbox.exists > 0) {
+        for await (const fetched of client.fetch('1:*', { uid: true, source: true, flags: true, internalDate: true })) {
+          found.set(fetched.uid, {
+            sha: createHash('sha256').update(fetched.source!).digest('hex'),
+            size: fetched.source!.length,
+            flags: [...(fetched.flags ?? [])].filter((flag) => flag !== '\\Recent').sort(),
+            date: new Date(fetched.internalDate!).getTime(),
+          });
+        }
+      }
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await client.logout();
+  }
+  return found;
 }
 
 /** Message-IDs that occur more than once in a list. */

@@ -7,12 +7,11 @@
  * fault proxy.
  */
 import { createHash } from 'node:crypto';
-import { ImapFlow } from 'imapflow';
 import type { ImapFlag } from '../../src/mime/types.js';
 import { TargetFailure, type StoredAt } from '../../src/target/target.js';
 import { startDovecot, type DovecotServer } from '../support/dovecot.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
-import { imapTarget } from '../support/migration.js';
+import { imapTarget, storedMessages } from '../support/migration.js';
 import { startRelay } from '../support/relay.js';
 
 const PASSWORD = 'multiappend';
@@ -36,36 +35,7 @@ function request(n: number, mailbox = 'INBOX') {
   return { mailbox, bytes: message(n), flags: FLAG_CHOICES[n % FLAG_CHOICES.length]!, internalDate: new Date(Date.UTC(2015, n % 12, 1 + (n % 27), 8, n % 60)) };
 }
 
-interface Held {
-  sha: string;
-  flags: string[];
-  date: number;
-}
-
-async function held(user: string, mailbox: string): Promise<Map<number, Held>> {
-  const client = new ImapFlow({ host: '127.0.0.1', port: server.port, secure: false, auth: { user, pass: PASSWORD }, logger: false });
-  await client.connect();
-  const found = new Map<number, Held>();
-  try {
-    const lock = await client.getMailboxLock(mailbox, { readOnly: true });
-    try {
-      if (client.mailbox && client.mailbox.exists > 0) {
-        for await (const fetched of client.fetch('1:*', { uid: true, source: true, flags: true, internalDate: true })) {
-          found.set(fetched.uid, {
-            sha: createHash('sha256').update(fetched.source!).digest('hex'),
-            flags: [...(fetched.flags ?? [])].filter((flag) => flag !== '\\Recent').sort(),
-            date: new Date(fetched.internalDate!).getTime(),
-          });
-        }
-      }
-    } finally {
-      lock.release();
-    }
-  } finally {
-    await client.logout();
-  }
-  return found;
-}
+const held = (user: string, mailbox: string) => storedMessages(server.port, user, PASSWORD, mailbox);
 
 /** Per APPEND command the client sent, how many messages it carried (literals up to the command's end). */
 function messagesPerAppend(traffic: Array<{ toServer: boolean; data: Buffer }>): number[] {
@@ -115,7 +85,7 @@ test('messages handed over together go out together; each UID holds its own mess
   expect(onServer.size).toBe(70);
   requests.forEach((one, n) => {
     const there = onServer.get(stored[n]!.uid!);
-    expect(there).toEqual({ sha: createHash('sha256').update(one.bytes).digest('hex'), flags: [...one.flags].sort(), date: one.internalDate.getTime() });
+    expect(there).toEqual({ sha: createHash('sha256').update(one.bytes).digest('hex'), size: one.bytes.length, flags: [...one.flags].sort(), date: one.internalDate.getTime() });
   });
 });
 

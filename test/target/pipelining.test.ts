@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
 import { startDovecot, type DovecotServer } from '../support/dovecot.js';
 import { startFaultProxy } from '../support/fault-proxy.js';
-import { imapTarget } from '../support/migration.js';
+import { imapTarget, storedMessages } from '../support/migration.js';
 import { startRelay, withoutMultiappend, type Relay } from '../support/relay.js';
 import { TargetFailure, type StoredAt } from '../../src/target/target.js';
 
@@ -53,23 +53,9 @@ function appendsBeforeAnswers(relay: Relay): number[] {
   return sentBeforeAnswer;
 }
 
+/** UID -> SHA-256 of the message the server holds under it. */
 async function storedBytes(user: string, mailbox: string): Promise<Map<number, string>> {
-  const client = new ImapFlow({ host: '127.0.0.1', port: server.port, secure: false, auth: { user, pass: PASSWORD }, logger: false });
-  await client.connect();
-  const sums = new Map<number, string>();
-  try {
-    const lock = await client.getMailboxLock(mailbox, { readOnly: true });
-    try {
-      for await (const fetched of client.fetch('1:*', { uid: true, source: true })) {
-        sums.set(fetched.uid, createHash('sha256').update(fetched.source!).digest('hex'));
-      }
-    } finally {
-      lock.release();
-    }
-  } finally {
-    await client.logout();
-  }
-  return sums;
+  return new Map([...(await storedMessages(server.port, user, PASSWORD, mailbox))].map(([uid, message]) => [uid, message.sha]));
 }
 
 test('twenty APPENDs on one connection go out before their answers; each answer finds its message', async () => {
