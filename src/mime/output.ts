@@ -152,6 +152,16 @@ class MessageInput extends EventEmitter {
 }
 
 /**
+ * Memory for one message. From 64 KB on, a resizable ArrayBuffer: V8 maps it from the system on its own
+ * and gives it back whole when it is freed, where a plain Buffer's memory comes from malloc, whose heaps
+ * keep what was freed (on Linux, glibc's arenas grow with the mix of message sizes over a long run).
+ */
+export function messageMemory(capacity: number): Buffer {
+  if (capacity < RELEASE_MIN_BYTES) return Buffer.allocUnsafeSlow(capacity);
+  return Buffer.from(new ArrayBuffer(capacity, { maxByteLength: capacity }));
+}
+
+/**
  * Reads a message as `source` writes it (mail-composer: `(into, done) => node.stream(into, {}, done)`)
  * into one buffer, `capacity` bytes to start with (grown when the estimate was short), its header block
  * (up to the blank line, as latin1 text) replaced by what `header` makes of it. The result is a view at
@@ -209,18 +219,18 @@ export function writeMessage(source: MessageSource, capacity: number, header: (g
 
 /** Bytes written one after another into one buffer, grown when it is full. */
 class MessageSink {
-  private out = Buffer.alloc(0);
+  private out: Buffer = Buffer.alloc(0);
   private used = 0;
 
   open(capacity: number): void {
-    this.out = Buffer.allocUnsafeSlow(capacity);
+    this.out = messageMemory(capacity);
     this.used = 0;
   }
 
   append(chunk: Buffer): void {
     if (chunk.length === 0) return;
     if (this.used + chunk.length > this.out.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(this.used + chunk.length, Math.ceil(this.out.length * 1.5)));
+      const grown = messageMemory(Math.max(this.used + chunk.length, Math.ceil(this.out.length * 1.5)));
       this.out.copy(grown, 0, 0, this.used);
       releaseBytes(this.out);
       this.out = grown;
@@ -230,6 +240,11 @@ class MessageSink {
   }
 
   bytes(): Buffer {
+    const memory = this.out.buffer;
+    if (memory instanceof ArrayBuffer && memory.resizable && this.out.byteOffset === 0) {
+      memory.resize(this.used);
+      return Buffer.from(memory, 0, this.used);
+    }
     return this.out.subarray(0, this.used);
   }
 }

@@ -45,6 +45,24 @@ describe('writeMessage', () => {
     expect(out.byteOffset).toBe(0);
   });
 
+  it('holds a message of 64 KB or more in memory of its own outside malloc (a resizable ArrayBuffer), cut to its size', async () => {
+    const body = 'y'.repeat(200_000);
+    // An estimate too large, then one too short: either way the memory ends the message's exact size.
+    for (const estimate of [1_000_000, 70_000]) {
+      const out = await writeMessage(chunks('A: 1\r\n\r\n', body), estimate, (generated) => generated);
+      expect(out.toString('latin1')).toBe(`A: 1\r\n\r\n${body}\r\n`);
+      const memory = out.buffer as ArrayBuffer;
+      expect({ resizable: memory.resizable, byteLength: memory.byteLength, byteOffset: out.byteOffset }).toEqual({ resizable: true, byteLength: out.length, byteOffset: 0 });
+      // It moves like any memory of its own (to the engine's thread, or away when released).
+      const moved = structuredClone(memory, { transfer: [memory] });
+      expect(Buffer.from(moved).subarray(0, 8).toString('latin1')).toBe('A: 1\r\n\r\n');
+      expect(out.length).toBe(0);
+    }
+    const small = await writeMessage(chunks('A: 1\r\n\r\nsmall\r\n'), 100, (generated) => generated);
+    expect((small.buffer as ArrayBuffer).resizable).toBe(false);
+    expect(small.toString('latin1')).toBe('A: 1\r\n\r\nsmall\r\n');
+  });
+
   it('ends a message ending in a lone CR with LF, one ending in LF as it is', async () => {
     expect((await writeMessage(chunks('A: 1\r\n\r\nx\r'), 0, (g) => g)).toString('latin1')).toBe('A: 1\r\n\r\nx\r\n');
     expect((await writeMessage(chunks('A: 1\r\n\r\nx\n'), 0, (g) => g)).toString('latin1')).toBe('A: 1\r\n\r\nx\n');
