@@ -271,8 +271,18 @@ function readRowOf(input: BenchInput, tool: string, runs: ReadOnce[]): ReadRow {
   };
 }
 
-async function readpstOnce(input: BenchInput, out: string): Promise<ReadOnce> {
+/**
+ * Before a timed read run (not timed): the previous run's output deleted, and then `sync`, so that the
+ * run neither waits for files left to be written back nor for the deletion's discards (this disk is
+ * mounted with `discard`); each run then writes into a folder that does not exist yet.
+ */
+async function clearForRead(out: string): Promise<void> {
   rmSync(out, { recursive: true, force: true });
+  await settleDisk();
+}
+
+async function readpstOnce(input: BenchInput, out: string): Promise<ReadOnce> {
+  await clearForRead(out);
   mkdirSync(out, { recursive: true });
   const result = await run('readpst', ['-e', '-q', '-te', '-o', out, input.path], { rssEveryMs: 20 });
   const files = filesUnder(out);
@@ -280,7 +290,7 @@ async function readpstOnce(input: BenchInput, out: string): Promise<ReadOnce> {
 }
 
 async function exportOnce(program: Pst2imapCli, input: BenchInput, out: string): Promise<ReadOnce & { stderr: string }> {
-  rmSync(out, { recursive: true, force: true });
+  await clearForRead(out);
   const result = await run(program.command, [...program.prefix, ...exportArgs(input.path, out)], { cwd: ROOT, rssEveryMs: 50, env: cliEnv('') });
   const files = filesUnder(out);
   return { seconds: result.seconds, messages: files.count, bytes: files.bytes, rss: result.peakRssBytes, code: result.code, stderr: result.stderr };
