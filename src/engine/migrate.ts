@@ -24,6 +24,7 @@ import { TargetFailure, normalizeMessageId, type StoredAt, type Target, type Tar
 import type { ItemRef, MigrateListener, MigrateSummary } from './events.js';
 import { writeReport } from './report.js';
 import { ALREADY_ON_SERVER, buildRunPlan, SKIP_WORDS, type RunItem } from './run-plan.js';
+import { StoredCopies } from './stored-copies.js';
 import { releaseBytes } from '../mime/output.js';
 import { PstSource, type RebuiltItem } from './source.js';
 import { Backoff, Pacer } from './throttle.js';
@@ -107,9 +108,6 @@ function emptyCounts(): StateCounts {
   return { pending: 0, in_flight: 0, done: 0, skipped: 0, failed: 0, total: 0 };
 }
 
-/** The key under which a stored copy is remembered: mailbox and UID, or mailbox and Message-ID. */
-const uidKey = (mailbox: string, at: StoredAt) => `${mailbox}\u0000${at.uidValidity}\u0000${at.uid}`;
-const idKey = (mailbox: string, messageId: string) => `${mailbox}\u0000${normalizeMessageId(messageId)}`;
 
 /**
  * Bytes of messages one connection carries at most in its pipeline at once (a single larger message
@@ -425,20 +423,10 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
     summary.skipped += skippedNow.length;
 
     // What a previous run left in flight may be on the server: looked up before anything is sent.
-    const storedCopies = new Set<string>();
-    const doneById = new Map<string, number>();
-    for (const done of job.items({ state: 'done' })) rememberStored(done.targetMailbox, done);
-    function rememberStored(mailbox: string, record: { uidValidity: number | null; uid: number | null; messageId: string | null }): void {
-      if (record.uid !== null) storedCopies.add(uidKey(mailbox, record));
-      if (record.messageId) doneById.set(idKey(mailbox, record.messageId), (doneById.get(idKey(mailbox, record.messageId)) ?? 0) + 1);
-    }
-    /** A copy of the message on the server that no other item of the job accounts for. */
-    function unclaimedCopy(mailbox: string, messageId: string, found: StoredAt[]): StoredAt | null {
-      const withUid = found.filter((at) => at.uid !== null);
-      if (withUid.length > 0) return withUid.find((at) => !storedCopies.has(uidKey(mailbox, at))) ?? null;
-      // Without UIDs (a Maildir, a server without UIDPLUS), copies are counted instead.
-      return found.length > (doneById.get(idKey(mailbox, messageId)) ?? 0) ? found[0]! : null;
-    }
+    const storedCopies = new StoredCopies();
+    for (const done of job.items({ state: 'done' })) storedCopies.remember(done.targetMailbox, done);
+    const rememberStored = storedCopies.remember.bind(storedCopies);
+    const unclaimedCopy = storedCopies.unclaimed.bind(storedCopies);
 
     // Every item of the job left in flight, in this run's selection or not: each may be on the server.
     const leftInFlight = job.inFlight();
