@@ -2,6 +2,7 @@
  * An IMAP account as a Target, over imapflow. Each session is one connection, signed in with credentials
  * asked for at connect time: a reconnect after a dropped connection gets a fresh OAuth2 token.
  */
+import type { Socket } from 'node:net';
 import { ImapFlow } from 'imapflow';
 import { redactSecrets } from '../checkpoint/redact.js';
 import { Pst2ImapError } from '../errors.js';
@@ -197,14 +198,52 @@ function isNonexistent(error: unknown): boolean {
   return /\b(does not exist|doesn't exist|not found|no such|unknown mailbox)\b/i.test(failure.responseText ?? '');
 }
 
-/** Rejects when `promise` has not settled in `ms`, closing the connection (a stalled server). */
-async function withTimeout<T>(promise: Promise<T>, ms: number, client: ImapFlow): Promise<T> {
+/** How often a command waiting for its answer looks whether the connection is still moving. */
+const PROGRESS_CHECK_MS = 1000;
+/**
+ * The slowest line a migration is expected to run on, bytes per second (256 kbit/s): each byte of an
+ * APPEND not yet answered adds its time at this rate to the time-out, for what waits unseen in the
+ * system's buffers (a few MB, which a slow line takes long to drain).
+ */
+const SLOW_LINE_BYTES_PER_SECOND = 32 * 1024;
+
+/**
+ * How far the connection has got: bytes read from the server, and bytes of what was written that the
+ * network has taken (written, less what still waits in the socket's buffer). Any change is progress.
+ */
+function progressOf(client: ImapFlow): string {
+  const { socket, writeSocket } = client as unknown as { socket?: Socket | null; writeSocket?: Socket | null };
+  const writer = writeSocket ?? socket;
+  return `${socket?.bytesRead ?? 0}:${writer ? writer.bytesWritten - writer.writableLength : 0}`;
+}
+
+/**
+ * Rejects when `promise` has not settled and the connection has made no progress (progressOf) for `ms`
+ * plus the time a slow line takes for the `unansweredBytes()` of APPENDs out on it (a stalled server),
+ * closing the connection. Before, a command had `ms` from when it was given, whatever it carried: a
+ * 25 MB message on a 1 Mbit/s line (some 200 s) failed on every try against 120 s.
+ */
+async function withTimeout<T>(promise: Promise<T>, ms: number, client: ImapFlow, unansweredBytes: () => number = () => 0): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      client.close();
-      reject(new TargetFailure('connection', `no answer within ${Math.round(ms / 1000)} s`, { code: 'ETIMEOUT' }));
-    }, ms);
+    let seen = progressOf(client);
+    let movedAt = Date.now();
+    const check = () => {
+      const now = progressOf(client);
+      if (now !== seen) {
+        seen = now;
+        movedAt = Date.now();
+      }
+      const allowed = ms + (unansweredBytes() / SLOW_LINE_BYTES_PER_SECOND) * 1000;
+      const left = allowed - (Date.now() - movedAt);
+      if (left <= 0) {
+        client.close();
+        reject(new TargetFailure('connection', `no answer within ${Math.round(allowed / 1000)} s`, { code: 'ETIMEOUT' }));
+        return;
+      }
+      timer = setTimeout(check, Math.min(left, PROGRESS_CHECK_MS));
+    };
+    timer = setTimeout(check, Math.min(ms, PROGRESS_CHECK_MS));
   });
   try {
     return await Promise.race([promise, timeout]);
@@ -225,6 +264,8 @@ class ImapSession implements TargetSession {
   private readonly creating = new Map<string, Promise<void>>();
   /** APPENDs sent and not answered yet, by the order they were made in. */
   private readonly unanswered = new Set<number>();
+  /** Bytes of the messages of the APPENDs out on this connection, not yet answered. */
+  private unansweredBytes = 0;
   private appendsMade = 0;
   /**
    * The APPEND the loss of the connection is put down to: the one that was alone in flight then; 0 when
@@ -269,7 +310,7 @@ class ImapSession implements TargetSession {
   private async run<T>(work: () => Promise<T>): Promise<T> {
     if (!this.client.usable) throw new TargetFailure('connection', 'the connection is closed', { code: 'NoConnection', unsent: true });
     try {
-      return await withTimeout(work(), this.timeoutMs, this.client);
+      return await withTimeout(work(), this.timeoutMs, this.client, () => this.unansweredBytes);
     } catch (error) {
       throw classifyImapError(error, this.options.connection);
     }
@@ -344,7 +385,7 @@ class ImapSession implements TargetSession {
 
   /** One message, one APPEND. */
   private async appendAlone(request: AppendRequest): Promise<StoredAt> {
-    const result = await this.sendAppend(request.mailbox, 1, () =>
+    const result = await this.sendAppend(request.mailbox, 1, request.bytes.length, () =>
       this.client.append(request.mailbox, request.bytes, request.flags, request.internalDate ?? undefined),
     );
     if (!result) throw new TargetFailure('connection', 'APPEND was not sent: the connection is not signed in', { code: 'NoConnection' });
@@ -394,7 +435,8 @@ class ImapSession implements TargetSession {
     try {
       const messages = members.map(({ request }) => ({ content: request.bytes, flags: request.flags, idate: request.internalDate ?? undefined }));
       // The install-time patch of imapflow takes a list of messages for one APPEND (MULTIAPPEND).
-      result = await this.sendAppend(mailbox, members.length, () => this.client.append(mailbox, messages as unknown as Buffer));
+      const bytes = members.reduce((sum, { request }) => sum + request.bytes.length, 0);
+      result = await this.sendAppend(mailbox, members.length, bytes, () => this.client.append(mailbox, messages as unknown as Buffer));
       if (!result) throw new TargetFailure('connection', 'APPEND was not sent: the connection is not signed in', { code: 'NoConnection' });
     } catch (error) {
       // Refused, the group stored nothing: each message is sent again on its own, so that a refusal is put
@@ -414,12 +456,14 @@ class ImapSession implements TargetSession {
   }
 
   /**
-   * Sends an APPEND of `count` messages to `mailbox`, in the mailbox selected for it where the server has
-   * UIDPLUS. A lost connection is put down to this APPEND only when it was alone in flight, with one message.
+   * Sends an APPEND of `count` messages (`bytes` in all) to `mailbox`, in the mailbox selected for it where
+   * the server has UIDPLUS. A lost connection is put down to this APPEND only when it was alone in flight,
+   * with one message.
    */
-  private async sendAppend<T>(mailbox: string, count: number, command: () => Promise<T>): Promise<T> {
+  private async sendAppend<T>(mailbox: string, count: number, bytes: number, command: () => Promise<T>): Promise<T> {
     const tickets = Array.from({ length: count }, () => ++this.appendsMade);
     for (const ticket of tickets) this.unanswered.add(ticket);
+    this.unansweredBytes += bytes;
     const send = () => this.run(command);
     try {
       if (this.client.capabilities.has('UIDPLUS')) {
@@ -439,6 +483,7 @@ class ImapSession implements TargetSession {
       throw error.marked({ collateral: true });
     } finally {
       for (const ticket of tickets) this.unanswered.delete(ticket);
+      this.unansweredBytes -= bytes;
     }
   }
 

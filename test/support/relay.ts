@@ -11,19 +11,37 @@ export interface Relay {
   close(): Promise<void>;
 }
 
-/**
- * `fromServer` may change what the server says before the client sees it (it is recorded as sent).
- * `answerDelayMs`: what the server says reaches the client that much later, and is recorded when it
- * does, so that the order of the traffic is the order in which the client saw it (a round trip of at
- * least that: what the client sent before an answer is recorded before it).
- */
-export function startRelay(upstreamPort: number, options: { fromServer?: (chunk: Buffer) => Buffer; answerDelayMs?: number } = {}): Promise<Relay> {
+export interface RelayOptions {
+  /** Changes what the server says before the client sees it (it is recorded as sent). */
+  fromServer?: (chunk: Buffer) => Buffer;
+  /**
+   * What the server says reaches the client that much later, and is recorded when it does, so that the
+   * order of the traffic is the order in which the client saw it (a round trip of at least that: what
+   * the client sent before an answer is recorded before it).
+   */
+  answerDelayMs?: number;
+  /** A slow line towards the server: what the client sends is read at about this many bytes a second. */
+  toServerBytesPerSecond?: number;
+  /** From the first chunk from the client for which this is true, nothing more is read from it: a server that stops reading. */
+  stopReading?: (chunk: Buffer) => boolean;
+}
+
+export function startRelay(upstreamPort: number, options: RelayOptions = {}): Promise<Relay> {
   const traffic: Relay['traffic'] = [];
   const relay: Server = createServer((client) => {
     const upstream = connect(upstreamPort, '127.0.0.1');
     client.on('data', (chunk: Buffer) => {
+      if (options.stopReading?.(chunk)) {
+        client.pause();
+        client.removeAllListeners('data');
+        return;
+      }
       traffic.push({ toServer: true, data: chunk });
       upstream.write(chunk);
+      if (options.toServerBytesPerSecond) {
+        client.pause();
+        setTimeout(() => client.resume(), (chunk.length / options.toServerBytesPerSecond) * 1000);
+      }
     });
     upstream.on('data', (chunk: Buffer) => {
       const deliver = () => {
