@@ -108,7 +108,6 @@ function emptyCounts(): StateCounts {
   return { pending: 0, in_flight: 0, done: 0, skipped: 0, failed: 0, total: 0 };
 }
 
-
 /**
  * Bytes of messages one connection carries at most in its pipeline at once (a single larger message
  * goes alone): with many large messages outstanding on a slow line, the last would wait for the others
@@ -425,18 +424,16 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
     // What a previous run left in flight may be on the server: looked up before anything is sent.
     const storedCopies = new StoredCopies();
     for (const done of job.items({ state: 'done' })) storedCopies.remember(done.targetMailbox, done);
-    const rememberStored = storedCopies.remember.bind(storedCopies);
-    const unclaimedCopy = storedCopies.unclaimed.bind(storedCopies);
 
     // Every item of the job left in flight, in this run's selection or not: each may be on the server.
     const leftInFlight = job.inFlight();
     let requeued = 0;
     for (const item of leftInFlight) {
       const found = item.messageId ? await withSession((session) => session.lookUp(item.targetMailbox, item.messageId!)) : [];
-      const copy = item.messageId ? unclaimedCopy(item.targetMailbox, item.messageId, found) : null;
+      const copy = item.messageId ? storedCopies.unclaimed(item.targetMailbox, item.messageId, found) : null;
       if (copy) {
         job.markDone(item.nid, copy);
-        rememberStored(item.targetMailbox, { ...copy, messageId: item.messageId });
+        storedCopies.remember(item.targetMailbox, { ...copy, messageId: item.messageId });
         summary.recovered += 1;
       } else {
         job.requeue([item.nid]);
@@ -685,10 +682,10 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
           if (mayBeStored) {
             // The last try may have been stored before the connection went: look before sending again.
             const found = await session.lookUp(item.mailbox, message.messageId);
-            const copy = unclaimedCopy(item.mailbox, message.messageId, found);
+            const copy = storedCopies.unclaimed(item.mailbox, message.messageId, found);
             if (copy) {
               // Claimed at once: another item of this batch with the same Message-ID must not take it.
-              rememberStored(item.mailbox, { ...copy, messageId: message.messageId });
+              storedCopies.remember(item.mailbox, { ...copy, messageId: message.messageId });
               pool.release(session, bytes);
               backoff.success();
               return { kind: 'done', stored: copy, recovered: true };
@@ -705,7 +702,7 @@ export async function migrate(options: MigrateOptions, events: MigrateListener =
           appending = true;
           entry.appends += 1;
           const stored = await session.append({ mailbox: item.mailbox, bytes: message.bytes, flags: message.flags, internalDate: message.internalDate });
-          rememberStored(item.mailbox, { ...stored, messageId: message.messageId });
+          storedCopies.remember(item.mailbox, { ...stored, messageId: message.messageId });
           pool.release(session, bytes);
           backoff.success();
           return { kind: 'done', stored, recovered: false };

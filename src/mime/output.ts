@@ -156,7 +156,7 @@ class MessageInput extends EventEmitter {
  * and gives it back whole when it is freed, where a plain Buffer's memory comes from malloc, whose heaps
  * keep what was freed (on Linux, glibc's arenas grow with the mix of message sizes over a long run).
  */
-export function messageMemory(capacity: number): Buffer {
+function messageMemory(capacity: number): Buffer {
   if (capacity < RELEASE_MIN_BYTES) return Buffer.allocUnsafeSlow(capacity);
   return Buffer.from(new ArrayBuffer(capacity, { maxByteLength: capacity }));
 }
