@@ -101,7 +101,7 @@ const NO_BYTES = Buffer.alloc(0);
 
 
 function refOf(item: RunItem): ItemRef {
-  return { nid: item.nid, folder: item.folder.path, mailbox: item.mailbox, subject: item.subject, date: item.date?.toISOString() ?? null };
+  return { nid: item.nid, folder: item.folder.path, mailbox: item.mailbox, subject: item.subject, date: item.date === null ? null : new Date(item.date).toISOString() };
 }
 
 function emptyCounts(): StateCounts {

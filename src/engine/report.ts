@@ -16,7 +16,7 @@ export interface ReportInput {
   dir: string;
   job: JobView;
   summary: MigrateSummary;
-  items: Map<number, { nid: number; folder: { path: string[] }; mailbox: string; subject: string; date: Date | null }>;
+  items: Map<number, { nid: number; folder: { path: string[] }; mailbox: string; subject: string; date: number | null }>;
   pstPath: string;
   target: string;
 }
@@ -44,7 +44,7 @@ export function writeReport(input: ReportInput): string[] {
       folder: item.folderPath,
       target: item.targetMailbox,
       subject: known.subject,
-      date: known.date?.toISOString() ?? null,
+      date: known.date === null ? null : new Date(known.date).toISOString(),
       reason: redactSecrets(item.state === 'skipped' ? (item.skipReason ?? '') : (item.lastError ?? 'no answer from the server yet: looked up on the next run')),
       attempts: item.attempts,
     });

@@ -15,7 +15,8 @@ export interface RunItem {
   /** PR_MESSAGE_SIZE. */
   size: number;
   subject: string;
-  date: Date | null;
+  /** The item's date (itemDate) in ms since 1970: a run holds one RunItem per item, and a Date object is 96 bytes. */
+  date: number | null;
   /** PR_INTERNET_MESSAGE_ID as stored, or null. */
   internetMessageId: string | null;
   /** null: send; else why it is skipped. */
@@ -65,7 +66,7 @@ export async function buildRunPlan(source: PstSource, selection: SelectionOption
         mailbox: '',
         size: entry.size,
         subject: entry.subject,
-        date: itemDate(entry),
+        date: itemDate(entry)?.getTime() ?? null,
         internetMessageId: entry.internetMessageId,
         skip: decision.action === 'skip' ? decision.reason : null,
       });

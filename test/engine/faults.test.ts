@@ -131,6 +131,7 @@ test('a message the server refuses is recorded failed with its words; the job go
     expect.objectContaining({ state: 'failed', folder: ['Sent Items'], reason: 'NO Message refused by the test', subject: failed.item.subject, date: failed.item.date }),
   ]);
   expect(failed.item.subject).not.toBe('');
+  expect(failed.item.date).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
   expect(readFileSync(result.reportFiles.find((file) => file.endsWith('.txt'))!, 'utf8')).toContain(failed.item.subject);
 
   let contents = await serverContents(server.port, 'bob', 'secret');
