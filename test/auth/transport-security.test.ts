@@ -3,8 +3,10 @@
  * certificate, `--insecure` explicit and warned, STARTTLS on the plain port when the server offers it,
  * no password in clear text off this machine, and no password on the command line at all.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Pst2ImapError } from '../../src/errors.js';
+import { ImapTarget } from '../../src/target/imap.js';
 import { imapFlowOptions, probeServer } from '../../src/target/probe.js';
 import type { ImapConnectionOptions } from '../../src/target/types.js';
 import { runCli } from '../support/cli.js';
@@ -84,6 +86,46 @@ describe('TLS to the server', () => {
     expect(result.code).toBe(0);
     expect(logins()).toHaveLength(before + 1);
     expect(logins().at(-1)).toMatch(/user=<alice>.*\bTLS\b/);
+  });
+});
+
+describe('messages over TLS', () => {
+  it('sends a message held in memory of its own outside malloc (a resizable ArrayBuffer, as the rebuild makes one of 64 KB or more) byte for byte', async () => {
+    const line = `${'t'.repeat(76)}\r\n`;
+    const text = Buffer.from(`Subject: over TLS\r\nMessage-ID: <over-tls@example.com>\r\n\r\n${line.repeat(4096)}`);
+    const bytes = Buffer.from(new ArrayBuffer(text.length, { maxByteLength: text.length }));
+    text.copy(bytes);
+    const target = new ImapTarget({
+      // The test's certificate is trusted by the CLI runs through NODE_EXTRA_CA_CERTS; in this process it is not checked.
+      connection: { host: 'localhost', port: server.tlsPort!, secure: true, user: 'alice', verifyCertificate: false, allowPlaintext: false, timeoutMs: 5000 },
+      credentials: async () => ({ password: PASSWORD }),
+      url: `imaps://localhost:${server.tlsPort}`,
+      storeFlaggedAfterAppend: false,
+    });
+    const session = await target.open();
+    try {
+      await session.ensureMailbox('TLS');
+      const stored = await session.append({ mailbox: 'TLS', bytes, flags: [], internalDate: null });
+      expect(stored.uid).not.toBeNull();
+    } finally {
+      await session.close();
+    }
+    // Read back over TLS too (the plain port offers STARTTLS, which a client takes).
+    const { ImapFlow } = await import('imapflow');
+    const reader = new ImapFlow({ host: 'localhost', port: server.tlsPort!, secure: true, tls: { rejectUnauthorized: false }, auth: { user: 'alice', pass: PASSWORD }, logger: false });
+    await reader.connect();
+    const hashes: string[] = [];
+    try {
+      const lock = await reader.getMailboxLock('TLS', { readOnly: true });
+      try {
+        for await (const message of reader.fetch('1:*', { source: true })) hashes.push(createHash('sha256').update(message.source!).digest('hex'));
+      } finally {
+        lock.release();
+      }
+    } finally {
+      await reader.logout();
+    }
+    expect(hashes).toEqual([createHash('sha256').update(text).digest('hex')]);
   });
 });
 
