@@ -424,7 +424,7 @@ class ImapSession implements TargetSession {
   }
 
   /** Stores a group with one APPEND (RFC 3502: all of its messages, or none) and tells each member. */
-  private async storeGroup({ mailbox, members }: AppendGroup): Promise<void> {
+  private async storeGroup({ mailbox, members, bytes }: AppendGroup): Promise<void> {
     const each = (work: (member: GroupMember, index: number) => Promise<StoredAt>) =>
       Promise.all(members.map((member, index) => work(member, index).then(member.resolve, member.reject)));
     if (members.length === 1) {
@@ -435,7 +435,6 @@ class ImapSession implements TargetSession {
     try {
       const messages = members.map(({ request }) => ({ content: request.bytes, flags: request.flags, idate: request.internalDate ?? undefined }));
       // The install-time patch of imapflow takes a list of messages for one APPEND (MULTIAPPEND).
-      const bytes = members.reduce((sum, { request }) => sum + request.bytes.length, 0);
       result = await this.sendAppend(mailbox, members.length, bytes, () => this.client.append(mailbox, messages as unknown as Buffer));
       if (!result) throw new TargetFailure('connection', 'APPEND was not sent: the connection is not signed in', { code: 'NoConnection' });
     } catch (error) {
