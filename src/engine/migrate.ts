@@ -23,7 +23,7 @@ import { toTargetError } from '../target/probe.js';
 import { TargetFailure, normalizeMessageId, type StoredAt, type Target, type TargetSession } from '../target/target.js';
 import type { ItemRef, MigrateListener, MigrateSummary } from './events.js';
 import { writeReport } from './report.js';
-import { ALREADY_ON_SERVER, buildRunPlan, SKIP_WORDS, type RunItem } from './run-plan.js';
+import { ALREADY_ON_SERVER, buildRunPlan, dateText, SKIP_WORDS, type RunItem } from './run-plan.js';
 import { StoredCopies } from './stored-copies.js';
 import { releaseBytes } from '../mime/output.js';
 import { PstSource, type RebuiltItem } from './source.js';
@@ -101,7 +101,7 @@ const NO_BYTES = Buffer.alloc(0);
 
 
 function refOf(item: RunItem): ItemRef {
-  return { nid: item.nid, folder: item.folder.path, mailbox: item.mailbox, subject: item.subject, date: item.date === null ? null : new Date(item.date).toISOString() };
+  return { nid: item.nid, folder: item.folder.path, mailbox: item.mailbox, subject: item.subject, date: dateText(item.date) };
 }
 
 function emptyCounts(): StateCounts {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { JobView } from '../checkpoint/index.js';
 import { redactSecrets } from '../checkpoint/redact.js';
 import type { MigrateSummary } from './events.js';
+import { dateText } from './run-plan.js';
 
 export const REPORT_SCHEMA = 'pst2imap.report/1';
 
@@ -44,7 +45,7 @@ export function writeReport(input: ReportInput): string[] {
       folder: item.folderPath,
       target: item.targetMailbox,
       subject: known.subject,
-      date: known.date === null ? null : new Date(known.date).toISOString(),
+      date: dateText(known.date),
       reason: redactSecrets(item.state === 'skipped' ? (item.skipReason ?? '') : (item.lastError ?? 'no answer from the server yet: looked up on the next run')),
       attempts: item.attempts,
     });

@@ -29,6 +29,11 @@ export interface RunPlan {
   items: RunItem[];
 }
 
+/** A RunItem's date as events and reports give it: ISO 8601 text, or null. */
+export function dateText(date: number | null): string | null {
+  return date === null ? null : new Date(date).toISOString();
+}
+
 export const SKIP_WORDS: Record<SkipReason, string> = {
   'non-mail': 'not mail (IMAP cannot hold it)',
   'too-large': 'larger than the size limit',
