@@ -6,11 +6,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Pst2ImapError } from '../../src/errors.js';
-import { ImapTarget } from '../../src/target/imap.js';
 import { imapFlowOptions, probeServer } from '../../src/target/probe.js';
 import type { ImapConnectionOptions } from '../../src/target/types.js';
 import { runCli } from '../support/cli.js';
 import { startDovecot, type DovecotServer } from '../support/dovecot.js';
+import { imapTarget, storedMessages } from '../support/migration.js';
 
 const PASSWORD = 'tr0ub4dor&3-over-tls';
 let server: DovecotServer;
@@ -95,13 +95,7 @@ describe('messages over TLS', () => {
     const text = Buffer.from(`Subject: over TLS\r\nMessage-ID: <over-tls@example.com>\r\n\r\n${line.repeat(4096)}`);
     const bytes = Buffer.from(new ArrayBuffer(text.length, { maxByteLength: text.length }));
     text.copy(bytes);
-    const target = new ImapTarget({
-      // The test's certificate is trusted by the CLI runs through NODE_EXTRA_CA_CERTS; in this process it is not checked.
-      connection: { host: 'localhost', port: server.tlsPort!, secure: true, user: 'alice', verifyCertificate: false, allowPlaintext: false, timeoutMs: 5000 },
-      credentials: async () => ({ password: PASSWORD }),
-      url: `imaps://localhost:${server.tlsPort}`,
-      storeFlaggedAfterAppend: false,
-    });
+    const target = imapTarget(server.tlsPort!, 'alice', async () => ({ password: PASSWORD }), { tls: true });
     const session = await target.open();
     try {
       await session.ensureMailbox('TLS');
@@ -110,22 +104,8 @@ describe('messages over TLS', () => {
     } finally {
       await session.close();
     }
-    // Read back over TLS too (the plain port offers STARTTLS, which a client takes).
-    const { ImapFlow } = await import('imapflow');
-    const reader = new ImapFlow({ host: 'localhost', port: server.tlsPort!, secure: true, tls: { rejectUnauthorized: false }, auth: { user: 'alice', pass: PASSWORD }, logger: false });
-    await reader.connect();
-    const hashes: string[] = [];
-    try {
-      const lock = await reader.getMailboxLock('TLS', { readOnly: true });
-      try {
-        for await (const message of reader.fetch('1:*', { source: true })) hashes.push(createHash('sha256').update(message.source!).digest('hex'));
-      } finally {
-        lock.release();
-      }
-    } finally {
-      await reader.logout();
-    }
-    expect(hashes).toEqual([createHash('sha256').update(text).digest('hex')]);
+    const onServer = [...(await storedMessages(server.tlsPort!, 'alice', PASSWORD, 'TLS', { tls: true })).values()];
+    expect(onServer.map((message) => message.sha)).toEqual([createHash('sha256').update(text).digest('hex')]);
   });
 });
 

@@ -24,17 +24,22 @@ export const everything: SelectionOptions = {
   maxSize: null,
 };
 
+/**
+ * `tls`: implicit TLS (a test server's `tlsPort`), its certificate not checked: the test's self-signed
+ * certificate is trusted only through NODE_EXTRA_CA_CERTS, which a process reads when it starts.
+ */
 export function imapTarget(
   port: number,
   user: string,
   credentials: CredentialSource,
-  options: { host?: string; commandTimeoutMs?: number; storeFlaggedAfterAppend?: boolean; pipelineDepth?: number } = {},
+  options: { host?: string; commandTimeoutMs?: number; storeFlaggedAfterAppend?: boolean; pipelineDepth?: number; tls?: boolean } = {},
 ): ImapTarget {
   const host = options.host ?? '127.0.0.1';
+  const tls = options.tls ?? false;
   return new ImapTarget({
-    connection: { host, port, secure: false, user, verifyCertificate: true, allowPlaintext: false, timeoutMs: 5000 },
+    connection: { host, port, secure: tls, user, verifyCertificate: !tls, allowPlaintext: false, timeoutMs: 5000 },
     credentials,
-    url: `imap://${host}:${port}`,
+    url: `${tls ? 'imaps' : 'imap'}://${host}:${port}`,
     storeFlaggedAfterAppend: options.storeFlaggedAfterAppend ?? false,
     commandTimeoutMs: options.commandTimeoutMs ?? 5000,
     pipelineDepth: options.pipelineDepth,
@@ -99,9 +104,14 @@ export interface StoredMessage {
   date: number;
 }
 
-/** UID -> each message of `mailbox` as the server holds it (none when the mailbox is empty). */
-export async function storedMessages(port: number, user: string, password: string, mailbox: string): Promise<Map<number, StoredMessage>> {
-  const client = new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user, pass: password }, logger: false });
+/**
+ * UID -> each message of `mailbox` as the server holds it (none when the mailbox is empty). `tls`: over
+ * implicit TLS, as imapTarget's (a server with TLS also offers STARTTLS on its plain port, which a client
+ * takes, checking the certificate).
+ */
+export async function storedMessages(port: number, user: string, password: string, mailbox: string, options: { tls?: boolean } = {}): Promise<Map<number, StoredMessage>> {
+  const tls = options.tls ?? false;
+  const client = new ImapFlow({ host: '127.0.0.1', port, secure: tls, ...(tls ? { tls: { rejectUnauthorized: false } } : {}), auth: { user, pass: password }, logger: false });
   await client.connect();
   const found = new Map<number, StoredMessage>();
   try {
