@@ -4,29 +4,28 @@
  * `--export-other DIR` the items IMAP cannot hold (contacts, appointments, tasks, notes) as vCard,
  * iCalendar and text files.
  *
- * Names are stable so that a second run overwrites what the first wrote instead of adding copies:
- * `<target folder>/<nid>.eml`, or in Maildir `cur/<date>.<nid>.<store>:2,<flags>`. Every file is written
- * beside its final name and renamed over it, so an interrupted run never leaves half a message.
+ * Names are stable so that a second run overwrites what the first wrote instead of adding copies, and no
+ * file is ever half written (src/target/files.ts). The items are read, rebuilt and written by the
+ * engine's threads, one per core (src/engine/export.ts).
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { CommandModule } from 'yargs';
+import { describeFailure, EXPORT_THREADS_MAX, exportFolders, type ExportCounts, type ExportFolder, type ExportProblem } from '../engine/export.js';
 import { EXIT, Pst2ImapError, UsageError } from '../errors.js';
 import { t } from '../i18n/index.js';
-import { rebuildMessage, renderOtherItem } from '../mime/index.js';
-import type { ImapFlag, RebuildWarning } from '../mime/types.js';
-import { decideItem, isMailContainer, planFolders, PlanBuilder, type Plan, type SkipReason } from '../plan/index.js';
+import type { RebuildWarning } from '../mime/types.js';
+import { isMailContainer, planFolders, PlanBuilder, type Plan } from '../plan/index.js';
 import type { SelectionOptions } from '../plan/types.js';
 import { isKnownCodepage } from '../pst/codepage.js';
-import { isReadProblem, openPst, type ItemKind, type PstFolder, type PstReader } from '../pst/index.js';
+import { openPst, type ItemKind, type PstFolder, type PstReader } from '../pst/index.js';
+import { folderDirectories, isFatalWrite, type ExportFormat } from '../target/files.js';
 import { FOLDER_TREE_FACTS } from '../target/maildir.js';
 import { selectionFromArgs, withSelectionOptions, type SelectionArgs } from './options.js';
 import type { CliIO } from './output.js';
 import { formatBytes, formatCount } from './table.js';
-
-export type ExportFormat = 'eml' | 'maildir';
 
 interface ExportArgs extends SelectionArgs {
   pst: string;
@@ -34,33 +33,12 @@ interface ExportArgs extends SelectionArgs {
   format: ExportFormat;
   'export-other'?: string;
   quiet: boolean;
+  threads?: number;
 }
 
-export interface ExportProblem {
-  folder: string;
-  nid: number | null;
-  detail: string;
-}
-
-export interface ExportSummary {
-  written: number;
-  writtenBytes: number;
+export interface ExportSummary extends ExportCounts {
+  /** Target folders made. */
   folders: number;
-  otherWritten: number;
-  otherKinds: Partial<Record<ItemKind, number>>;
-  skipped: Record<SkipReason, number>;
-  nonMailKinds: Partial<Record<ItemKind, number>>;
-  failed: ExportProblem[];
-  warnings: Array<ExportProblem & { code: RebuildWarning['code'] }>;
-  /** Why writing stopped before the end (disk full, read-only, no permission), or null. */
-  stopped: string | null;
-}
-
-/** Errors of the output disk that every further file would meet too: writing stops at the first. */
-const FATAL_WRITE_ERRORS = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EIO']);
-
-function isFatalWrite(error: unknown): boolean {
-  return FATAL_WRITE_ERRORS.has((error as NodeJS.ErrnoException)?.code ?? '');
 }
 
 export function exportCommand(io: CliIO, setExitCode: (code: number) => void): CommandModule<object, ExportArgs> {
@@ -73,10 +51,14 @@ export function exportCommand(io: CliIO, setExitCode: (code: number) => void): C
         .option('to', { type: 'string', demandOption: true, requiresArg: true, describe: t('cli.opt.exportTo') })
         .option('format', { choices: ['eml', 'maildir'], default: 'eml', describe: t('cli.opt.format') })
         .option('export-other', { type: 'string', requiresArg: true, describe: t('cli.opt.exportOther') })
-        .option('quiet', { type: 'boolean', default: false, describe: t('cli.opt.quiet') }) as never,
+        .option('quiet', { type: 'boolean', default: false, describe: t('cli.opt.quiet') })
+        .option('threads', { type: 'number', requiresArg: true, describe: t('cli.opt.threads', { max: EXPORT_THREADS_MAX }) }) as never,
     handler: async (args) => {
       if (args.codepage !== undefined && !isKnownCodepage(args.codepage)) {
         throw new UsageError({ problem: t('E_CODEPAGE', { codepage: args.codepage }) });
+      }
+      if (args.threads !== undefined && !(Number.isInteger(args.threads) && args.threads >= 1 && args.threads <= EXPORT_THREADS_MAX)) {
+        throw new UsageError({ problem: t('usage.threads', { value: String(args.threads), max: EXPORT_THREADS_MAX }) });
       }
       let selection = selectionFromArgs(args);
       if (args.pick && !(io.stdin.isTTY && io.stderr.isTTY)) throw new UsageError({ problem: t('usage.pickNeedsTty') });
@@ -96,7 +78,7 @@ export function exportCommand(io: CliIO, setExitCode: (code: number) => void): C
           selection = await pickFolders(plan, selection);
           plan = new PlanBuilder(reader.root, selection, FOLDER_TREE_FACTS, { topFolderName }).adopt(plan);
         }
-        const summary = await exportPlan(reader, plan, { outputDir, otherDir, format: args.format, showProgress, io });
+        const summary = await exportPlan(reader, plan, { outputDir, otherDir, format: args.format, showProgress, io, codepage: args.codepage, threads: args.threads });
         io.stdout.write(`${renderSummary(summary, reader, outputDir, otherDir)}\n`);
         const problems = summary.failed.length + reader.problems.length;
         setExitCode(problems > 0 ? EXIT.incomplete : EXIT.ok);
@@ -171,200 +153,79 @@ function progressBar(io: CliIO, label: string): cliProgress.SingleBar {
   );
 }
 
-/**
- * A mailbox path as directories: each segment made safe for file systems ('/' and NUL cannot be in a
- * name; Windows refuses <>:"\|?*; '.' and '..' mean something else), and in Maildir never cur/new/tmp.
- */
-export function folderDirectories(target: string, format: ExportFormat): string[] {
-  return target.split('/').map((segment) => {
-    let safe = segment.replace(/[\u0000-\u001f<>:"\\|?*]/g, '_').replace(/[. ]+$/, '');
-    if (safe === '' || safe === '.' || safe === '..') safe = '_';
-    // Names Windows keeps for devices, whatever the extension.
-    if (/^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$/i.test(safe)) safe = `${safe}_`;
-    if (format === 'maildir' && /^(cur|new|tmp)$/i.test(safe)) safe = `${safe}_`;
-    return safe;
-  });
-}
-
-/** Maildir info flags (https://cr.yp.to/proto/maildir.html), in ASCII order. */
-export function maildirInfo(flags: ImapFlag[]): string {
-  const letters: Record<ImapFlag, string> = { '\\Draft': 'D', '\\Flagged': 'F', $Forwarded: 'P', '\\Answered': 'R', '\\Seen': 'S' };
-  return `2,${flags.map((flag) => letters[flag]).sort().join('')}`;
-}
-
-/** Writes beside the final name and renames over it: a reader never sees half a file. */
-function writeAtomically(path: string, bytes: Buffer): void {
-  const temporary = `${path}.pst2imap-${process.pid}.tmp`;
-  try {
-    writeFileSync(temporary, bytes);
-    renameSync(temporary, path);
-  } catch (error) {
-    // A disk that filled up mid-file leaves no part of it behind.
-    rmSync(temporary, { force: true });
-    throw error;
-  }
-}
-
 interface ExportOptions {
   outputDir: string;
   otherDir: string | null;
   format: ExportFormat;
   showProgress: boolean;
   io: CliIO;
+  codepage?: number;
+  /** Threads reading and rebuilding (default: one per core; see exportThreads). */
+  threads?: number;
 }
 
-/** Follows the plan: each item the plan sends is rebuilt and written; items that are not mail go to `otherDir`. */
+/**
+ * Follows the plan: each selected folder's directories are made here, in the plan's order; then its
+ * items are read, rebuilt and written by the engine's threads (src/engine/export.ts), items that are not
+ * mail to `otherDir`.
+ */
 export async function exportPlan(reader: PstReader, plan: Plan, options: ExportOptions): Promise<ExportSummary> {
-  const summary: ExportSummary = {
-    written: 0,
-    writtenBytes: 0,
-    folders: 0,
-    otherWritten: 0,
-    otherKinds: {},
-    skipped: { 'non-mail': 0, 'too-large': 0, 'outside-dates': 0 },
-    nonMailKinds: {},
-    failed: [],
-    warnings: [],
-    stopped: null,
-  };
   const folders = new Map<number, PstFolder>();
   const index = (folder: PstFolder) => {
     folders.set(folder.nid, folder);
     folder.children.forEach(index);
   };
   index(reader.root);
-  const selected = [...planFolders(plan.root)].filter((folder) => folder.selected);
-  // Folders the plan did not read (scanPlan 'needed') count by the number of items they say they hold.
-  const total = selected.reduce((sum, folder) => sum + (folder.itemsRead || folder.contentCount), 0);
-  const bar = options.showProgress ? progressBar(options.io, t('export.writing')) : null;
-  bar?.start(total, 0);
-  let done = 0;
-  folders: for (const planFolder of selected) {
-    const folder = folders.get(planFolder.nid);
+  const made: ExportFolder[] = [];
+  const failed: ExportProblem[] = [];
+  let stopped: string | null = null;
+  let folderCount = 0;
+  let total = 0;
+  for (const planFolder of planFolders(plan.root)) {
+    const folder = planFolder.selected ? folders.get(planFolder.nid) : undefined;
     if (!folder) continue;
     const where = folder.path.join('/') || t('plan.top');
     const mailDir = planFolder.target === null ? null : join(options.outputDir, ...folderDirectories(planFolder.target, options.format));
-    let existing: Map<string, string> | null = null;
     if (mailDir) {
       try {
         // Empty mail folders are made too: they are the user's filing structure.
         mkdirSync(options.format === 'maildir' ? join(mailDir, 'cur') : mailDir, { recursive: true });
-        if (options.format === 'maildir') {
-          for (const sub of ['new', 'tmp']) mkdirSync(join(mailDir, sub), { recursive: true });
-          existing = maildirNames(join(mailDir, 'cur'));
-        }
-        summary.folders++;
+        if (options.format === 'maildir') for (const sub of ['new', 'tmp']) mkdirSync(join(mailDir, sub), { recursive: true });
+        folderCount++;
       } catch (error) {
-        summary.failed.push({ folder: where, nid: null, detail: describe(error) });
+        failed.push({ folder: where, nid: null, detail: describeFailure(error) });
+        // A disk that refuses this folder refuses the rest: the folders before it are still written.
         if (isFatalWrite(error)) {
-          summary.stopped = describe(error);
+          stopped = describeFailure(error);
           break;
         }
         continue;
       }
     }
-    for (const entry of reader.items(folder)) {
-      if (isReadProblem(entry)) {
-        summary.failed.push({ folder: where, nid: entry.nid, detail: entry.detail });
-        continue;
-      }
-      done++;
-      if (done % 50 === 0) {
-        bar?.update(done);
-        await yieldToEventLoop();
-      }
-      const decision = decideItem(entry, plan.selection, plan.sizeLimit);
-      if (decision.action === 'skip') {
-        if (decision.reason === 'non-mail' && options.otherDir) {
-          try {
-            const message = reader.readMessage(entry.nid);
-            const file = renderOtherItem(message);
-            const dir = join(options.otherDir, ...folderDirectories(folder.path.join('/') || topName(reader), 'eml'));
-            mkdirSync(dir, { recursive: true });
-            writeAtomically(join(dir, `${entry.nid}.${file.extension}`), file.bytes);
-            summary.otherWritten++;
-            summary.otherKinds[entry.kind] = (summary.otherKinds[entry.kind] ?? 0) + 1;
-          } catch (error) {
-            summary.failed.push({ folder: where, nid: entry.nid, detail: describe(error) });
-            if (isFatalWrite(error)) {
-              summary.stopped = describe(error);
-              break folders;
-            }
-          }
-          continue;
-        }
-        summary.skipped[decision.reason]++;
-        if (decision.reason === 'non-mail') summary.nonMailKinds[entry.kind] = (summary.nonMailKinds[entry.kind] ?? 0) + 1;
-        continue;
-      }
-      if (!mailDir) continue;
-      try {
-        const message = reader.readMessage(entry.nid);
-        const rebuilt = await rebuildMessage(message, { storeFingerprint: reader.store.fingerprint, folderRole: folder.role });
-        for (const warning of rebuilt.warnings) summary.warnings.push({ folder: where, nid: entry.nid, code: warning.code, detail: warning.detail });
-        if (options.format === 'eml') {
-          writeAtomically(join(mailDir, `${entry.nid}.eml`), rebuilt.bytes);
-        } else {
-          writeMaildir(mailDir, existing!, maildirBase(rebuilt.internalDate, entry.nid, reader.store.fingerprint), rebuilt.bytes, rebuilt.flags);
-        }
-        summary.written++;
-        summary.writtenBytes += rebuilt.bytes.length;
-      } catch (error) {
-        summary.failed.push({ folder: where, nid: entry.nid, detail: describe(error) });
-        if (isFatalWrite(error)) {
-          summary.stopped = describe(error);
-          break folders;
-        }
-      }
-    }
+    const otherDir = options.otherDir === null ? null : join(options.otherDir, ...folderDirectories(folder.path.join('/') || topName(reader), 'eml'));
+    made.push({ nid: folder.nid, where, role: folder.role, mailDir, otherDir });
+    // Folders the plan did not read (scanPlan 'needed') count by the number of items they say they hold.
+    total += planFolder.itemsRead || folder.contentCount;
   }
-  bar?.update(done);
+  const bar = options.showProgress ? progressBar(options.io, t('export.writing')) : null;
+  bar?.start(total, 0);
+  const counts = await exportFolders({
+    pstPath: reader.store.path,
+    codepage: options.codepage,
+    format: options.format,
+    selection: plan.selection,
+    sizeLimit: plan.sizeLimit,
+    folders: made,
+    items: total,
+    threads: options.threads,
+    onProgress: (done) => bar?.update(done),
+  });
   bar?.stop();
-  return summary;
+  return { ...counts, folders: folderCount, failed: [...failed, ...counts.failed], stopped: stopped ?? counts.stopped };
 }
 
 function topName(reader: PstReader): string {
   return reader.store.displayName || basename(reader.store.path).replace(/\.(pst|ost)$/i, '');
-}
-
-/**
- * The unique part of a Maildir file name: the message's date (readers sort by it), the item's node ID and
- * the store it came from. The same item gets the same name on every run.
- */
-export function maildirBase(internalDate: Date | null, nid: number, fingerprint: string): string {
-  const seconds = internalDate ? Math.max(0, Math.floor(internalDate.getTime() / 1000)) : 0;
-  return `${seconds}.N${nid}.pst2imap-${fingerprint.slice(0, 12)}`;
-}
-
-/** File names in cur/ by their unique part (before ',S=' or ':2,'). */
-function maildirNames(cur: string): Map<string, string> {
-  const names = new Map<string, string>();
-  for (const name of readdirSync(cur)) names.set(name.split(/[,:]/)[0], name);
-  return names;
-}
-
-/**
- * Maildir delivery of an exported message: written in tmp/, renamed into cur/ with its flags. A file a
- * previous run wrote for the same item (same unique part) is replaced, whatever its flags were then.
- */
-function writeMaildir(dir: string, existing: Map<string, string>, base: string, bytes: Buffer, flags: ImapFlag[]): void {
-  const name = `${base},S=${bytes.length}:${maildirInfo(flags)}`;
-  const temporary = join(dir, 'tmp', name);
-  try {
-    writeFileSync(temporary, bytes);
-    renameSync(temporary, join(dir, 'cur', name));
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
-  }
-  const previous = existing.get(base);
-  if (previous && previous !== name) rmSync(join(dir, 'cur', previous), { force: true });
-  existing.set(base, name);
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Pst2ImapError) return t(error.code, error.params);
-  return error instanceof Error ? error.message.split('\n')[0] : String(error);
 }
 
 function kindList(kinds: Partial<Record<ItemKind, number>>): string {

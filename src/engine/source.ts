@@ -2,12 +2,11 @@
  * The engine's handle on the PST reader worker: open, list the items, read rebuilt messages. Memory is
  * bounded by the caller, which asks for only a few messages at a time (see Prefetcher in migrate.ts).
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Pst2ImapError, type ErrorCode } from '../errors.js';
 import type { RebuiltMessage } from '../mime/types.js';
 import type { FolderRole, MessageSummary, PstFolder, PstStore, ReadProblem } from '../pst/types.js';
+import { workerScript } from '../workers.js';
 import type { FromWorker, ToWorker, WorkerInput } from './protocol.js';
 
 /**
@@ -22,20 +21,6 @@ export interface RebuiltItem extends RebuiltMessage {
 }
 
 export type ReadOutcome = ({ ok: true } & RebuiltItem) | { ok: false; nid: number; detail: string };
-
-/**
- * The compiled worker. Under the test runner this module is TypeScript in src/, and the worker runs
- * from the build in dist/ (tests run after `npm run build`).
- */
-function workerPath(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.ts')) {
-    const built = here.replace(/[/\\]src[/\\]engine[/\\]source\.ts$/, '/dist/engine/reader-worker.js');
-    if (!existsSync(built)) throw new Error(`${built} is missing: run npm run build`);
-    return built;
-  }
-  return fileURLToPath(new URL('./reader-worker.js', import.meta.url));
-}
 
 function toError(error: Extract<FromWorker, { type: 'failed' }>['error']): Error {
   if (error.code) return new Pst2ImapError(error.code as ErrorCode, error.params ?? {}, { detail: error.detail });
@@ -64,7 +49,7 @@ export class PstSource {
   static async open(input: WorkerInput): Promise<PstSource> {
     // A small young generation: the reader's garbage (PST blocks, MIME text, base64 of every message) is
     // let go at each of the frequent scavenges instead of piling up between rare ones.
-    const worker = new Worker(workerPath(), { workerData: input, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
+    const worker = new Worker(workerScript(import.meta.url, './reader-worker.js'), { workerData: input, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
     let onMessage: (message: FromWorker) => void = () => {};
     let onError: (error: Error) => void = () => {};
     let onExit: (code: number) => void = () => {};

@@ -18,6 +18,7 @@ import { readPstHeader, type PstHeader } from './header.js';
 import { FolderRoles } from './roles.js';
 import type {
   AttachMethod,
+  ItemShare,
   OpenOptions,
   MessageSummary,
   PstAddress,
@@ -416,7 +417,7 @@ class ExtractorPstReader implements PstReader {
     return node;
   }
 
-  *items(folder: PstFolder): Iterable<MessageSummary | ReadProblem> {
+  *items(folder: PstFolder, share?: ItemShare): Iterable<MessageSummary | ReadProblem> {
     const library = this.libraryFolders.get(folder.nid);
     if (!library) return;
     const internal = library as unknown as FolderContents;
@@ -441,6 +442,7 @@ class ExtractorPstReader implements PstReader {
       for (const node of internal.fallbackEmailsTable ?? []) nids.push(() => node.descriptorIdentifier);
     }
     for (const [row, nidOf] of nids.entries()) {
+      if (share && row % share.of !== share.index) continue;
       let nid: number | null = null;
       try {
         nid = nidOf();
@@ -452,7 +454,7 @@ class ExtractorPstReader implements PstReader {
         yield { problem: true, folderPath: folder.path, nid, code: 'E_ITEM_UNREADABLE', detail: describe(error) };
       }
     }
-    if (nids.length !== folder.contentCount) {
+    if (nids.length !== folder.contentCount && (!share || share.index === 0)) {
       yield {
         problem: true,
         folderPath: folder.path,

@@ -232,14 +232,22 @@ export interface OpenOptions {
  * An open PST or OST. One reader per file per thread: the library beneath keeps state per process, so
  * two readers must never share it (see the PST layer's notes).
  */
+/** Share `index` of `of` of a folder's items: the contents-table rows whose number is `index` modulo `of`. */
+export interface ItemShare {
+  index: number;
+  of: number;
+}
+
 export interface PstReader {
   readonly store: PstStore;
   /** The IPM subtree (the folder the user sees as the top of the mailbox), children filled in. Search
    * folders are left out. */
   readonly root: PstFolder;
   /** Every item of a folder in contents-table order, then, if the count read differs from
-   * PR_CONTENT_COUNT or an item could not be read, a ReadProblem for each. */
-  items(folder: PstFolder): Iterable<MessageSummary | ReadProblem>;
+   * PR_CONTENT_COUNT or an item could not be read, a ReadProblem for each. With `share`, only the
+   * items of that share (the count's problem with share 0): threads that each open the PST read a
+   * folder together, every item once. */
+  items(folder: PstFolder, share?: ItemShare): Iterable<MessageSummary | ReadProblem>;
   /** Problems met while opening and walking folders (a search folder that could not be read, ...). */
   readonly problems: ReadProblem[];
   /** The whole item; throws PstError('E_ITEM_UNREADABLE') when it cannot be read. */

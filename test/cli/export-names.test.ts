@@ -1,5 +1,5 @@
 /** The names `export` gives folders and Maildir files: safe on every file system, the same on every run. */
-import { folderDirectories, maildirBase, maildirInfo } from '../../src/cli/export.js';
+import { folderDirectories, maildirBase, maildirInfo } from '../../src/target/files.js';
 
 it('makes each mailbox segment a safe directory name', () => {
   expect(folderDirectories('INBOX/プロジェクト/東京／大阪', 'eml')).toEqual(['INBOX', 'プロジェクト', '東京／大阪']);

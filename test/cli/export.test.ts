@@ -2,31 +2,18 @@
  * `pst2imap export` as a user types it, on the bundled sample: .eml files and Maildir, stable names so a
  * second run overwrites, items that are not mail as files, selection, a damaged item, bad input.
  */
-import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { openPst, isReadProblem, type MessageSummary, type PstFolder } from '../../src/pst/index.js';
 import { projectRoot, runCli } from '../support/cli.js';
+import { filesUnder } from '../support/files.js';
 
 const sample = join(projectRoot, 'fixtures', 'pst', 'sample.pst');
 const work = mkdtempSync(join(tmpdir(), 'pst2imap-export-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-/** Every file under `dir`, as paths relative to it, sorted. */
-function filesUnder(dir: string): string[] {
-  const found: string[] = [];
-  const visit = (current: string) => {
-    for (const entry of readdirSync(current, { withFileTypes: true })) {
-      const path = join(current, entry.name);
-      if (entry.isDirectory()) visit(path);
-      else found.push(relative(dir, path));
-    }
-  };
-  visit(dir);
-  return found.sort();
-}
 
 /** The mail items of the sample by PST folder path, as the PST layer reads them. */
 function sampleMail(): Map<string, number[]> {
