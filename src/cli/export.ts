@@ -209,8 +209,7 @@ export async function exportPlan(reader: PstReader, plan: Plan, options: ExportO
   }
   const bar = options.showProgress ? progressBar(options.io, t('export.writing')) : null;
   bar?.start(total, 0);
-  const counts = await exportFolders({
-    pstPath: reader.store.path,
+  const counts = await exportFolders(reader, {
     codepage: options.codepage,
     format: options.format,
     selection: plan.selection,

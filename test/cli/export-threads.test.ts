@@ -5,7 +5,7 @@
  * never silently missing from the counts.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
@@ -79,7 +79,8 @@ describe('export in threads', () => {
   it('uses one thread per core, fewer for few items', () => {
     const cores = availableParallelism();
     expect(exportThreads(10)).toBe(1);
-    expect(exportThreads(300)).toBe(Math.min(cores, 2));
+    expect(exportThreads(1000)).toBe(1);
+    expect(exportThreads(5000)).toBe(Math.min(cores, 3));
     expect(exportThreads(1_000_000)).toBe(Math.min(cores, EXPORT_THREADS_MAX));
   });
 
@@ -94,19 +95,31 @@ describe('export in threads', () => {
   });
 
   it('reports a thread that cannot run as a failure that stopped the run, never as nothing to do', async () => {
-    const counts = await exportFolders({
-      pstPath: join(work, 'gone.pst'),
-      format: 'eml',
-      selection: { folders: [], exclude: [], targetRoot: '', map: [], mergeSpecial: true, since: null, before: null, maxSize: null },
-      sizeLimit: null,
-      folders: [{ nid: 0, where: 'Inbox', role: 'inbox', mailDir: join(work, 'gone'), otherDir: null }],
-      items: 1,
-      threads: 2,
-    });
-    expect(counts.written).toBe(0);
-    expect(counts.failed).toHaveLength(2);
-    for (const failure of counts.failed) expect(failure.detail).toMatch(/^a thread reading the PST stopped \(.*gone\.pst.*\); its share of the items was not all written$/);
-    expect(counts.stopped).toMatch(/gone\.pst/);
+    // The PST is open here, and gone by the time the worker thread opens it.
+    const pst = join(work, 'gone.pst');
+    copyFileSync(sample, pst);
+    const reader = openPst(pst);
+    rmSync(pst);
+    try {
+      const inbox = reader.root.children.find((folder) => folder.name === 'Inbox')!;
+      const mailDir = join(work, 'gone');
+      mkdirSync(mailDir);
+      const counts = await exportFolders(reader, {
+        format: 'eml',
+        selection: { folders: [], exclude: [], targetRoot: '', map: [], mergeSpecial: true, since: null, before: null, maxSize: null },
+        sizeLimit: null,
+        folders: [{ nid: inbox.nid, where: 'Inbox', role: 'inbox', mailDir, otherDir: null }],
+        items: inbox.contentCount,
+        threads: 2,
+      });
+      // This thread's share may be written in part or whole; the other's is reported, not counted as done.
+      expect(counts.written).toBe(filesUnder(mailDir).length);
+      expect(counts.written).toBeLessThan(inbox.contentCount);
+      expect(counts.failed).toEqual([{ folder: '', nid: null, detail: expect.stringMatching(/^a thread reading the PST stopped \(.*gone\.pst.*\); its share of the items was not all written$/) }]);
+      expect(counts.stopped).toBe(counts.failed[0].detail);
+    } finally {
+      reader.close();
+    }
   });
 });
 
