@@ -10,7 +10,7 @@
  * · --connections list (default 1,4) · --messages N (synthetic messages per upload run) · --size-kb N
  * (their size, default 20) · --repeat N (read runs per tool, median kept) · --upload-repeat N (upload
  * runs side by side per RTT and connection count, median kept; quick 1, full 3) · --rss-sizes
- * 100MB,1GB,4GB,100k (100k: bulk-100k, 100,000 small messages) · --rss-node-options FLAGS (NODE_OPTIONS for migrate in the RSS run) · --built (pst2imap from
+ * 100MB,1GB,4GB,100k (100k: bulk-100k, 100,000 small messages) · --rss-node-options FLAGS (NODE_OPTIONS for migrate in the RSS run) · --read-out DIR (where the read runs write, e.g. /dev/shm) · --built (pst2imap from
  * dist/ instead of the sources) · --out FILE (JSON results; default bench/results/<time>.json).
  *
  * Nothing is made up: a run whose pst2imap part does not exist yet says so in the output and in the
@@ -49,6 +49,9 @@ interface Options {
   rssNodeOptions: string | null;
   /** RSS run on these sizes only. */
   rssSizes: string[] | null;
+  /** Where the read runs write (default: the bench's work folder, on disk); e.g. /dev/shm, to time
+   * reading and rebuilding without this disk's swings. */
+  readOut: string | null;
   built: boolean;
   out: string;
 }
@@ -77,6 +80,7 @@ function parseOptions(argv: string[]): Options {
     uploadRepeat: Number(value('--upload-repeat') ?? (full ? 3 : 1)),
     rssNodeOptions: value('--rss-node-options') ?? null,
     rssSizes: value('--rss-sizes')?.split(',') ?? null,
+    readOut: value('--read-out') ?? null,
     built: argv.includes('--built'),
     out: value('--out') ?? join(ROOT, 'bench', 'results', `${stamp}.json`),
   };
@@ -297,7 +301,7 @@ async function exportOnce(program: Pst2imapCli, input: BenchInput, out: string):
 }
 
 async function readRun(options: Options, program: Pst2imapCli, hasExport: boolean, work: string, inputs: BenchInput[]): Promise<void> {
-  log(`\n## read and rebuild: pst2imap export vs readpst -e (median of ${options.repeat})`);
+  log(`\n## read and rebuild: pst2imap export vs readpst -e (median of ${options.repeat}, in turns)`);
   const rows: ReadRow[] = [];
   // pst2imap's start-up (node, module loading), reported apart: it dominates on small files.
   const startups: number[] = [];
@@ -305,24 +309,33 @@ async function readRun(options: Options, program: Pst2imapCli, hasExport: boolea
   const startup = median(startups);
   results.notes.push(`pst2imap start-up (\`--version\`, ${program.label}): ${startup.toFixed(2)} s median; included in every export time below.`);
   log(`pst2imap start-up: ${startup.toFixed(2)} s`);
+  const out = options.readOut ?? work;
+  if (options.readOut) results.notes.push(`read runs write into ${options.readOut}`);
   for (const input of inputs) {
     noteLoad(`read ${input.name}`);
-    const rp = [];
-    for (let i = 0; i < options.repeat; i++) rp.push(await readpstOnce(input, join(work, 'read-readpst')));
+    // The two tools run in turns (readpst, export, readpst, ...), and the ratio is the median of each
+    // turn's: the speed of this machine and its disk drifts over minutes, which a block of runs of one
+    // tool and then a block of the other would put down to one of them.
+    const rp: ReadOnce[] = [];
+    const ex: Array<ReadOnce & { stderr: string }> = [];
+    for (let i = 0; i < options.repeat; i++) {
+      rp.push(await readpstOnce(input, join(out, 'read-readpst')));
+      if (hasExport) ex.push(await exportOnce(program, input, join(out, 'read-export')));
+    }
     const rpRow = readRowOf(input, 'readpst -e', rp);
     rows.push(rpRow);
     if (!hasExport) {
       rows.push({ input: input.name, inputBytes: input.bytes, tool: 'pst2imap export', messages: null, outputBytes: null, seconds: null, messagesPerSecond: null, pstMbPerSecond: null, peakRssMb: null, exitCode: null, ratio: null, note: NOT_AVAILABLE });
       continue;
     }
-    const ex = [];
-    for (let i = 0; i < options.repeat; i++) ex.push(await exportOnce(program, input, join(work, 'read-export')));
     const failed = /Failed \((\d+)\)/.exec(ex[0].stderr + '')?.[1];
     const same = Math.abs(ex[0].messages - rp[0].messages) <= Math.max(1, rp[0].messages * 0.01);
     const exported = readRowOf(input, 'pst2imap export', ex);
+    const pairRatios = rp.map((r, i) => ex[i].messages / ex[i].seconds / (r.messages / r.seconds));
     const exRow: ReadRow = {
       ...exported,
-      ratio: same ? exported.messagesPerSecond! / rpRow.messagesPerSecond! : null,
+      ratio: same ? median(pairRatios) : null,
+      pairRatios,
       note: [
         ex[0].code !== 0 ? `exit ${ex[0].code}` : '',
         failed ? `${failed} items failed` : '',

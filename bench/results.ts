@@ -44,8 +44,11 @@ export interface ReadRow {
   pstMbPerSecond: number | null;
   peakRssMb: number | null;
   exitCode: number | null;
-  /** export over readpst, messages/s; null when either is missing or they did not write the same count. */
+  /** export over readpst, messages/s: the median of the turns' ratios; null when either is missing or they
+   * did not write the same count. */
   ratio: number | null;
+  /** Each turn's ratio (readpst and export run in turns). */
+  pairRatios?: number[];
   note: string;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The install-time patch of nodemailer's MimeNode (patches/nodemailer+10.6.1.patch): header keys are
  * normalised once per key, not on every get and set; only a tree's root draws the random part of its
- * boundaries. What a message says must not change.
+ * boundaries, when the first is needed, not every node as it is made. What a message says must not change.
  */
 import MimeNode from 'nodemailer/lib/mime-node';
 
