@@ -29,8 +29,11 @@ for (const file of process.argv.slice(2)) {
     out.push('');
   }
   if (r.read) {
-    out.push('| file | PST MB | tool | messages | s (median) | msg/s | PST MB/s | peak RSS MB | export / readpst | note |', '|---|---:|---|---:|---:|---:|---:|---:|---:|---|');
-    for (const x of r.read) out.push(`| ${x.input} | ${mb(x.inputBytes)} | ${x.tool} | ${x.messages ?? '–'} | ${f(x.seconds, 2)} | ${f(x.messagesPerSecond)} | ${f(x.pstMbPerSecond)} | ${f(x.peakRssMb, 0)} | ${f(x.ratio, 2)} | ${x.note} |`);
+    out.push('| file | PST MB | tool | messages | s (median) | msg/s | PST MB/s | peak RSS MB | export / readpst | turns, lowest to highest | note |', '|---|---:|---|---:|---:|---:|---:|---:|---:|---|---|');
+    for (const x of r.read) {
+      const turns = x.pairRatios ? `${f(Math.min(...x.pairRatios), 2)} to ${f(Math.max(...x.pairRatios), 2)}` : '–';
+      out.push(`| ${x.input} | ${mb(x.inputBytes)} | ${x.tool} | ${x.messages ?? '–'} | ${f(x.seconds, 2)} | ${f(x.messagesPerSecond)} | ${f(x.pstMbPerSecond)} | ${f(x.peakRssMb, 0)} | ${f(x.ratio, 2)} | ${turns} | ${x.note} |`);
+    }
     out.push('');
   }
   if (r.pipeline) {
