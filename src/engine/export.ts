@@ -5,8 +5,8 @@
  * Each thread takes its share of every folder's items (ItemShare: the rows of the contents table whose
  * number is its index modulo the number of threads); each worker opens the PST itself. A thread reads,
  * decides, rebuilds and writes its items on its own, and hands back only a summary of what it did: no
- * item, message or file goes between threads, and no item is read twice. Reading and rebuilding are most of the work,
- * and synchronous JavaScript: one thread is one core.
+ * item, message or file goes between threads, and no item is read twice. Reading and rebuilding are most
+ * of the work, and synchronous JavaScript: one thread is one core.
  *
  * Two numbers are shared with the threads (a SharedArrayBuffer): the items done so far, for the
  * progress bar, and a stop flag, raised when one thread meets a disk that refuses every file (full,

@@ -7,6 +7,7 @@
 import { readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ImapFlag } from '../mime/types.js';
+import { maildirFlags } from './maildir.js';
 
 export type ExportFormat = 'eml' | 'maildir';
 
@@ -25,10 +26,9 @@ export function folderDirectories(target: string, format: ExportFormat): string[
   });
 }
 
-/** Maildir info flags (https://cr.yp.to/proto/maildir.html), in ASCII order. */
+/** Maildir info (https://cr.yp.to/proto/maildir.html): '2,' and the flags' letters, as the Maildir target writes them. */
 export function maildirInfo(flags: ImapFlag[]): string {
-  const letters: Record<ImapFlag, string> = { '\\Draft': 'D', '\\Flagged': 'F', $Forwarded: 'P', '\\Answered': 'R', '\\Seen': 'S' };
-  return `2,${flags.map((flag) => letters[flag]).sort().join('')}`;
+  return `2,${maildirFlags(flags)}`;
 }
 
 /**
