@@ -55,7 +55,7 @@ export const en = {
   'cli.opt.lang': 'Language of messages and help: en or ja (default: from LANG / LC_ALL)',
   'cli.opt.debug': 'Show details and stack traces of errors (never secrets)',
   'cli.opt.json': 'Print machine-readable JSON instead of text',
-  'cli.opt.threads': 'Threads that read and rebuild the mail, 1 to {max} (default: one per core, at most {max})',
+  'cli.opt.threads': 'Threads that read and rebuild the mail, 1 to {max} (default: one per core and per 2,000 items, at most {max})',
   'cli.opt.quiet': 'Print nothing but errors and the result',
   'cli.opt.folder': 'PST folder path or glob to include (repeatable), e.g. "Inbox/**"; default: every mail folder',
   'cli.opt.exclude': 'PST folder path or glob to leave out (repeatable)',

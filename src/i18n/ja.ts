@@ -50,7 +50,7 @@ export const ja: Record<MessageKey, string> = {
   'cli.opt.lang': 'メッセージとヘルプの言語: en または ja (既定: LANG / LC_ALL から)',
   'cli.opt.debug': 'エラーの詳細とスタック トレースを表示します (秘密情報は表示しません)',
   'cli.opt.json': 'テキストの代わりに機械可読な JSON を出力します',
-  'cli.opt.threads': 'メールを読み出して再構成するスレッドの数、1～{max} (既定: コアごとに 1 つ、最大 {max})',
+  'cli.opt.threads': 'メールを読み出して再構成するスレッドの数、1～{max} (既定: コアごと、かつ 2,000 アイテムごとに 1 つ、最大 {max})',
   'cli.opt.quiet': 'エラーと結果以外は表示しません',
   'cli.opt.folder': '対象にする PST フォルダーのパスまたはグロブ (複数可)。例: "受信トレイ/**"。既定: すべてのメール フォルダー',
   'cli.opt.exclude': '除外する PST フォルダーのパスまたはグロブ (複数可)',
