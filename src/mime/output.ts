@@ -1,9 +1,10 @@
 /**
  * How a rebuilt message is held while it is made, so that a message of large attachments costs about its
  * own size once, not several times over:
- * - attachment bytes go into mail-composer in slices, read from the PST only as the base64 encoder takes
- *   them, so that an attachment is never held whole and the encoder works on small pieces (given whole,
- *   a 4 MB attachment becomes a 5.4 MB string, a 5.4 MB copy of it and the wrapped lines);
+ * - a large attachment's bytes go into mail-composer in slices, read from the PST only as the base64
+ *   encoder takes them, so that it is never held whole and the encoder works on small pieces (given
+ *   whole, a 4 MB attachment becomes a 5.4 MB string, a 5.4 MB copy of it and the wrapped lines); parts
+ *   up to 1 MB are encoded up front, straight into their bytes (encodePartsUpFront);
  * - the message is written into one buffer as it streams out, with its header block replaced on the
  *   way, instead of collected in chunks, joined, and joined again behind the new header;
  * - buffers this module or the PST layer made for one message are let go explicitly once read
@@ -11,7 +12,6 @@
  */
 import { EventEmitter } from 'node:events';
 import { Readable, type Writable } from 'node:stream';
-import { encode as base64Encode, wrap as base64Wrap } from 'nodemailer/lib/base64';
 import { encode as qpEncode, wrap as qpWrap } from 'nodemailer/lib/qp';
 import type MimeNode from 'nodemailer/lib/mime-node';
 
@@ -76,27 +76,58 @@ export function base64Size(n: number): number {
 
 /**
  * Parts up to this size are encoded up front (encodePartsUpFront); larger ones stream through the encoder,
- * which is the faster of the two from about 100 KB (wrap() works on strings, the Encoder on bytes).
+ * a slice at a time, so that a large attachment is never held whole, nor its encoded copy. Attachments up
+ * to this size are read whole for it (rebuild.ts): at most some 3.4 MB held for a moment (the bytes, the
+ * part encoded, and the message it goes into).
  */
-const UP_FRONT_MAX_BYTES = 64 * 1024;
+export const UP_FRONT_MAX_BYTES = 1024 * 1024;
 
 /** nodemailer's quoted-printable Encoder works on slices of this size (ENCODE_SLICE_SIZE in its qp module). */
 const QP_SLICE_BYTES = 64 * 1024;
 
+/** mail-composer's base64 lines: 76 characters, CRLF between them. */
+const BASE64_LINE = 76;
+
 /**
- * Hands mail-composer each leaf part of the tree whose content is a Buffer (the bodies, small attachments)
- * already written: its header block as the node builds it (buildHeaders()), the blank line, and the content
- * encoded by nodemailer's own functions, set as the node's raw content. stream() then writes the part as
- * it is, where it would have streamed the content through a PassThrough, an Encoder and a pipeline() of
- * the two (an AbortController and an AbortError each): the same bytes, for a fraction of the work.
- * - base64: wrap(encode()), which nodemailer's base64 Encoder documents as its output, however the input
- *   is split;
+ * `head`, a blank line, then `content` in base64 as mail-composer writes it: lines of 76 characters
+ * joined by CRLF, no line break after the last (nodemailer's wrap(encode()) and its Encoder's output),
+ * in one buffer: the base64 is written where it ends without line breaks, then each line is moved out to
+ * its place, last line first. wrap() does the same to a string with a regular expression, and the
+ * Encoder through a stream: both cost more than the encoding itself.
+ */
+export function base64Part(head: string, content: Buffer): Buffer {
+  const chars = Math.ceil(content.length / 3) * 4;
+  const breaks = Math.max(Math.ceil(chars / BASE64_LINE) - 1, 0);
+  const start = Buffer.byteLength(head, 'utf8') + 4;
+  const out = Buffer.allocUnsafe(start + chars + breaks * 2);
+  out.write(head, 0, 'utf8');
+  out.write('\r\n\r\n', start - 4, 'latin1');
+  if (out.write(content.toString('base64'), start, 'latin1') !== chars) throw new Error('base64Part: the encoded length is not as computed');
+  // Line k (0-based) starts at k * 76 in the unbroken text and at k * 78 in the part.
+  for (let line = breaks; line > 0; line--) {
+    const from = start + line * BASE64_LINE;
+    const to = from + line * 2;
+    out.copyWithin(to, from, Math.min(from + BASE64_LINE, start + chars));
+    out[to - 2] = 0x0d;
+    out[to - 1] = 0x0a;
+  }
+  return out;
+}
+
+/**
+ * Hands mail-composer each leaf part of the tree whose content is a Buffer (the bodies, attachments up to
+ * UP_FRONT_MAX_BYTES) already written: its header block as the node builds it (buildHeaders()), the blank
+ * line, and the content encoded as nodemailer encodes it, set as the node's raw content. stream() then
+ * writes the part as it is, where it would have streamed the content through a PassThrough, an Encoder
+ * and a pipeline() of the two (an AbortController and an AbortError each): the same bytes, for a fraction
+ * of the work.
+ * - base64: base64Part(), the output nodemailer's base64 Encoder documents, however the input is split;
  * - quoted-printable: wrap(encode()) is what its Encoder writes for a text part given whole (a Buffer
  *   reaches it as one chunk) when the part is no larger than one of the Encoder's slices and does not end
  *   in a space or tab (the Encoder holds such white space back and encodes it on its own at the end).
  *   Other quoted-printable parts are left to stream().
  * Call it once the tree is final (keepBcc set): the header block is built here, not when the part is
- * written. Streams and parts over 64 KB are left to stream() too.
+ * written. Streams and larger parts are left to stream() too.
  *
  * buildHeaders() decides each part's transfer encoding (for a text part by decoding and scanning the
  * whole body) and sets it as the part's header, so that stream() does not decide again. A Buffer part
@@ -112,14 +143,67 @@ export function encodePartsUpFront(node: MimeNode): void {
   const head = node.buildHeaders();
   const encoding = node.getHeader('Content-Transfer-Encoding');
   const last = content.length > 0 ? content[content.length - 1] : -1;
-  let body: string | null = null;
   if (encoding === 'base64' && content.length <= UP_FRONT_MAX_BYTES) {
-    body = base64Wrap(base64Encode(content), 76);
+    node.setRaw(base64Part(head, content));
+  } else if (encoding !== 'base64' && encoding !== 'quoted-printable' && content.length <= UP_FRONT_MAX_BYTES) {
+    // 7bit, 8bit, binary: stream() passes the content as it is. (A larger one, such as an embedded
+    // message of large attachments, is not copied again here.)
+    node.setRaw(Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'utf8'), content]));
   } else if (encoding === 'quoted-printable' && content.length <= QP_SLICE_BYTES && last !== 0x20 && last !== 0x09) {
     // The Encoder encodes text/* as text, anything else as binary: only text is taken here.
-    if (/^text\//i.test(node.contentType ?? '')) body = qpWrap(qpEncode(content), 76);
+    if (/^text\//i.test(node.contentType ?? '')) node.setRaw(Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'utf8'), Buffer.from(qpWrap(qpEncode(content), 76), 'latin1')]));
   }
-  if (body !== null) node.setRaw(Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'utf8'), Buffer.from(body, 'latin1')]));
+}
+
+/** What mail-composer's MimeNode holds that its published types leave out. */
+type TreeNode = Omit<MimeNode, 'childNodes'> & { multipart?: string | false; boundary?: string | false; _raw: unknown; childNodes: TreeNode[] };
+
+/** Every leaf of the tree written up front (a raw Buffer), and no node above them with content of its own. */
+function writtenUpFront(node: TreeNode): boolean {
+  if (node.childNodes.length === 0) return Buffer.isBuffer(node._raw);
+  return !node.content && !node._raw && node.childNodes.every(writtenUpFront);
+}
+
+/**
+ * The tree as its stream() writes it, in the same writes, at once: a leaf's raw bytes; a node above
+ * leaves its header block (which decides whether it is multipart) and a blank line; a multipart node's
+ * children then, each after its boundary line, and the closing boundary.
+ */
+function writeTree(node: TreeNode, into: Writable): void {
+  into.write(node._raw ? (node._raw as Buffer) : `${node.buildHeaders()}\r\n\r\n`);
+  if (!node.multipart) return;
+  node.childNodes.forEach((child, at) => {
+    into.write(`${at > 0 ? '\r\n' : ''}--${node.boundary}\r\n`);
+    writeTree(child, into);
+  });
+  into.write(`\r\n--${node.boundary}--\r\n`);
+}
+
+/**
+ * A message's source for writeMessage: mail-composer's stream() of the tree, or, when every part was
+ * encoded up front (encodePartsUpFront), the same bytes written at once. stream() would still carry
+ * each part through a PassThrough, pipe() and finished(), a turn of the event loop between parts: some
+ * 15 % of rebuilding a small message.
+ */
+export function treeSource(root: MimeNode): MessageSource {
+  const node = root as unknown as TreeNode;
+  if (!writtenUpFront(node)) return (into, done) => node.stream(into, {}, done);
+  return (into, done) => {
+    try {
+      writeTree(node, into);
+    } catch (error) {
+      done(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    done();
+  };
+}
+
+/** Lets go of the parts encoded up front (releaseBytes), once the message is written. */
+export function releaseParts(root: MimeNode): void {
+  const node = root as unknown as TreeNode;
+  if (Buffer.isBuffer(node._raw)) releaseBytes(node._raw);
+  for (const child of node.childNodes) releaseParts(child as unknown as MimeNode);
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');

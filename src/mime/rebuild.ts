@@ -18,7 +18,7 @@ import { chooseBody, type BodyPart } from './body.js';
 import { meetingInvitation } from './other.js';
 import { imapFlags, internalDate, isOwnMail, usesStoredHeaders } from './flags.js';
 import { asciiField, fieldValue, findField, isStructureField, splitHeaderFields, type HeaderField } from './headers.js';
-import { base64Size, encodePartsUpFront, releaseBytes, slicedStream, writeMessage } from './output.js';
+import { base64Size, encodePartsUpFront, releaseBytes, releaseParts, slicedStream, treeSource, UP_FRONT_MAX_BYTES, writeMessage } from './output.js';
 import type { RebuildContext, RebuildWarning, RebuiltMessage } from './types.js';
 
 type Address = { name: string; address: string };
@@ -138,9 +138,10 @@ async function rebuild(message: PstMessage, context: RebuildContext, seed: strin
     received ? withStoredHeaders(generated, fields, headerId !== null, date) : date ? generated : withoutHeader(generated, 'Date');
   let bytes: Buffer;
   try {
-    // Straight into the buffer through stream(), not through createReadStream() (see writeMessage).
-    bytes = await writeMessage((into, done) => node.stream(into, {}, done), estimatedSize(alternatives, attachments, message.transportHeaders), header);
+    // Straight into the buffer, not through createReadStream() (see writeMessage and treeSource).
+    bytes = await writeMessage(treeSource(node), estimatedSize(alternatives, attachments, message.transportHeaders), header);
   } finally {
+    releaseParts(node);
     for (const attachment of attachments) {
       // The attachments' bytes were read for this message only (see composeAttachments): let go now.
       if (attachment.owned) releaseBytes(attachment.owned);
@@ -371,17 +372,22 @@ async function composeAttachments(
     const inline = referencedInHtml(html, attachment.contentId);
     const cid = attachment.contentId.replace(/^<|>$/g, '');
     const declaredType = contentTypeOf(attachment) ?? detectType(attachment.filename, attachment.method);
-    // base64 is read from the PST a slice at a time as it is written (see output.ts); a message/* part,
-    // whose bytes decide whether it may stay one, is read whole.
+    // A large base64 attachment is read from the PST a slice at a time as it is written (see output.ts);
+    // others are read whole and encoded up front, and so is a message/* part, whose bytes decide whether
+    // it may stay one.
     let part: Pick<ComposerAttachment, 'content' | 'size' | 'owned'> & { contentType: string };
     try {
-      if (sliced && !/^message\//.test(declaredType)) {
-        const opened = attachment.open();
+      const opened = sliced && !/^message\//.test(declaredType) ? attachment.open() : null;
+      if (opened && opened.length > UP_FRONT_MAX_BYTES) {
         part = { content: pstStream(opened, label), size: opened.length, contentType: declaredType };
+      } else if (opened) {
+        const content = Buffer.allocUnsafe(opened.length);
+        if (content.length > 0) opened.read(content);
+        part = { content, size: content.length, owned: content, contentType: declaredType };
       } else {
         const content = attachment.content();
         const contentType = safeAttachmentType(declaredType, content);
-        const whole = contentType.startsWith('message/') ? content : slicedStream(content.length, (at, size) => content.subarray(at, at + size));
+        const whole = contentType.startsWith('message/') || content.length <= UP_FRONT_MAX_BYTES ? content : bufferStream(content);
         part = { content: whole, size: content.length, owned: content, contentType };
       }
     } catch (error) {
@@ -403,6 +409,11 @@ async function composeAttachments(
     });
   }
   return result;
+}
+
+/** Bytes read whole (after a failed slice, see rebuildMessage) too large to encode up front. */
+function bufferStream(content: Buffer): Readable {
+  return slicedStream(content.length, (at, size) => content.subarray(at, at + size));
 }
 
 /** An attachment read from the PST a slice at a time as the encoder takes it: never held whole. */

@@ -10,7 +10,8 @@ import { rebuildMessage } from '../../src/mime/index.js';
 import { openPst } from '../../src/pst/index.js';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type MimeNode from 'nodemailer/lib/mime-node';
-import { base64Size, encodePartsUpFront, releaseBytes, slicedStream, writeMessage, type MessageSource } from '../../src/mime/output.js';
+import { encode as base64Encode, wrap as base64Wrap } from 'nodemailer/lib/base64';
+import { base64Part, base64Size, encodePartsUpFront, releaseBytes, releaseParts, slicedStream, treeSource, writeMessage, type MessageSource } from '../../src/mime/output.js';
 
 /** A source that writes `parts` one event-loop turn apart, as mail-composer's stream() does. */
 const chunks =
@@ -110,11 +111,27 @@ describe('writeMessage', () => {
           { content: Buffer.from('<p>caf\xe9 =3D</p>\r\n', 'latin1'), contentType: 'text/html; charset=ISO-8859-1' },
         ],
       },
+      // Nested multiparts of Buffers only: a 7-bit text, a base64 html, a related image, an attachment and a
+      // message/rfc822 kept as it is.
+      {
+        alternatives: [
+          { content: Buffer.from('plain ASCII text\r\n'), contentType: 'text/plain; charset=US-ASCII' },
+          { content: japanese, contentType: 'text/html; charset=ISO-2022-JP', contentTransferEncoding: 'base64' },
+        ],
+        attachments: [
+          { content: Buffer.alloc(5_000, 9), contentType: 'image/png', filename: 'b.png', cid: 'img2', contentTransferEncoding: 'base64' },
+          { content: Buffer.alloc(300_000, 4), contentType: 'application/octet-stream', filename: 'big.bin', contentTransferEncoding: 'base64' },
+          { content: Buffer.from('Subject: inner\r\n\r\nbody\r\n'), contentType: 'message/rfc822', contentDisposition: 'attachment', filename: false },
+        ],
+      },
     ];
-    // Parts encoded up front: the text (quoted-printable) and the html of the third, not its .bin (over
-    // 64 KB); the lone attachment of the fourth; the quoted-printable text of the fifth, not the sixth and
-    // seventh; both of the eighth.
-    const encodedUpFront = [0, 0, 2, 1, 1, 0, 0, 2];
+    // Parts encoded up front (Buffers only: not the texts given as strings of the first two): the text
+    // (quoted-printable), the html, the .bin and the message/rfc822 (as it is) of the third, not its stream;
+    // the lone attachment of the fourth; the quoted-printable text of the fifth, not the sixth and seventh
+    // (ends in a space; over 64 KB); both of the eighth; all five of the ninth.
+    const encodedUpFront = [0, 0, 4, 1, 1, 0, 0, 2, 5];
+    // Written at once (every part encoded up front): the fourth, fifth, eighth and ninth.
+    const atOnce = [false, false, false, true, true, false, false, true, true];
     for (const [index, mail] of mails.entries()) {
       const common = { ...mail, subject: `tree ${index}`, from: 'a@example.com', to: '山田 <b@example.com>', messageId: `<m${index}@x>`, date: new Date(0), baseBoundary: 'fixed' };
       // Content streams are read once: each side gets its own.
@@ -135,8 +152,58 @@ describe('writeMessage', () => {
       expect(raw(upFront)).toBe(encodedUpFront[index]);
       const writtenUpFront = await writeMessage((into, done) => upFront.stream(into, {}, done), 0, (generated) => generated);
       expect(writtenUpFront.toString('latin1')).toBe(expected.toString('latin1'));
+      // And through treeSource: at once where every part was encoded up front, else stream() again.
+      const tree = new MailComposer(copy(common) as never).compile();
+      encodePartsUpFront(tree);
+      let writes = 0;
+      const source = treeSource(tree);
+      const counted: MessageSource = (into, done) => {
+        const write = into.write.bind(into);
+        into.write = ((chunk: Buffer | string) => (writes++, write(chunk))) as never;
+        let sync = true;
+        source(into, (error) => {
+          expect(sync).toBe(atOnce[index]);
+          done(error);
+        });
+        sync = false;
+      };
+      const writtenAtOnce = await writeMessage(counted, 0, (generated) => generated);
+      expect(writtenAtOnce.toString('latin1')).toBe(expected.toString('latin1'));
+      expect(writes).toBeGreaterThan(0);
     }
   });
+});
+
+it("base64Part is the head, a blank line and nodemailer's wrap(encode()) of the bytes, at every length around a line", () => {
+  const bytes = Buffer.from(Array.from({ length: 4000 }, (_, at) => (at * 7919 + 13) % 256));
+  const lengths = [0, 1, 2, 3, 56, 57, 58, 113, 114, 115, 171, 172, 1000, 3999, 4000];
+  for (const length of lengths) {
+    const content = bytes.subarray(0, length);
+    const part = base64Part('Content-Type: application/octet-stream; name="報告.bin"', content);
+    const expected = Buffer.concat([Buffer.from('Content-Type: application/octet-stream; name="報告.bin"\r\n\r\n', 'utf8'), Buffer.from(base64Wrap(base64Encode(content), 76), 'latin1')]);
+    expect(part.toString('latin1')).toBe(expected.toString('latin1'));
+  }
+  // Every line but the last is 76 characters; the bytes come back.
+  const lines = base64Part('X: y', bytes).toString('latin1').split('\r\n').slice(2);
+  expect(lines.slice(0, -1).every((line) => line.length === 76)).toBe(true);
+  expect(Buffer.from(lines.join(''), 'base64').equals(bytes)).toBe(true);
+});
+
+it('releaseParts lets go of the large parts encoded up front, and the message written from them stays whole', async () => {
+  const tree = new MailComposer({
+    from: 'a@example.com',
+    alternatives: [{ content: Buffer.from('text\r\n'), contentType: 'text/plain; charset=US-ASCII' }],
+    attachments: [{ content: Buffer.alloc(200_000, 6), contentType: 'application/octet-stream', filename: 'a.bin', contentTransferEncoding: 'base64' }],
+  } as never).compile();
+  encodePartsUpFront(tree);
+  const leaves = (node: MimeNode): MimeNode[] => (node.childNodes.length > 0 ? node.childNodes.flatMap(leaves) : [node]);
+  const raws = leaves(tree).map((leaf) => (leaf as unknown as { _raw: Buffer })._raw);
+  const written = await writeMessage(treeSource(tree), 0, (generated) => generated);
+  const before = written.toString('latin1');
+  releaseParts(tree);
+  expect(raws.map((raw) => raw.length === 0)).toEqual([false, true]);
+  expect(written.toString('latin1')).toBe(before);
+  expect(before).toContain(Buffer.alloc(57, 6).toString('base64'));
 });
 
 describe('releaseBytes', () => {

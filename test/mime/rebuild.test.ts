@@ -6,6 +6,7 @@ import iconv from 'iconv-lite';
 import { simpleParser } from 'mailparser';
 import { rebuildMessage } from '../../src/mime/index.js';
 import type { RebuildContext } from '../../src/mime/types.js';
+import { UP_FRONT_MAX_BYTES } from '../../src/mime/output.js';
 import type { PstAttachment, PstMessage } from '../../src/pst/types.js';
 import { htmlPartBytes, sha256 } from './fidelity.js';
 
@@ -426,8 +427,43 @@ describe('attachments', () => {
     expect(rebuilt.bytes.buffer.byteLength - rebuilt.bytes.length).toBeLessThan(64 * 1024);
   });
 
+  it('reads an attachment up to 1 MB whole, in one read, and leaves it out with a warning when that read fails', async () => {
+    const data = Buffer.alloc(UP_FRONT_MAX_BYTES, 9);
+    const reads: number[] = [];
+    let wholeReads = 0;
+    const open = (fails: boolean) => () => ({
+      length: data.length,
+      read: (into: Buffer) => {
+        reads.push(into.length);
+        if (fails) throw new Error('block 3 is damaged');
+        data.copy(into);
+      },
+    });
+    const content = () => {
+      wholeReads += 1;
+      return Buffer.from(data);
+    };
+    const rebuilt = await rebuildMessage(
+      message({
+        attachments: [
+          attachment({ index: 0, filename: 'whole.bin', bytes: data, open: open(false), content }),
+          attachment({ index: 1, filename: 'broken.bin', bytes: data, open: open(true), content }),
+        ],
+      }),
+      context,
+    );
+    expect(reads).toEqual([data.length, data.length]);
+    // The failed read leaves out its attachment at once: the message is not built a second time.
+    expect(wholeReads).toBe(0);
+    expect(rebuilt.warnings).toEqual([{ code: 'attachment-unreadable', detail: 'broken.bin: block 3 is damaged' }]);
+    const parsed = await simpleParser(rebuilt.bytes);
+    expect(parsed.attachments.map((part) => part.filename)).toEqual(['whole.bin']);
+    expect(sha256(parsed.attachments[0]!.content)).toBe(sha256(data));
+  });
+
   it('leaves out with a warning an attachment that fails part way through, and frees what was read whole', async () => {
-    const data = Buffer.alloc(200_000, 5);
+    // Over UP_FRONT_MAX_BYTES: read a slice at a time.
+    const data = Buffer.alloc(UP_FRONT_MAX_BYTES + 200_000, 5);
     const failing = () => {
       let reads = 0;
       return {
