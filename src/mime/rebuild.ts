@@ -398,15 +398,21 @@ async function composeAttachments(
       warnings.push({ code: 'attachment-ole', detail: `${label}: an embedded OLE object, kept as its stored bytes` });
     }
     const { contentType } = part;
-    const base64 = !contentType.startsWith('message/');
-    result.push({
-      ...part,
+    // Built field by field, not spread from `part`: see toPstMessage (pst/reader.ts) for what properties
+    // added after a spread cost.
+    const composed: ComposerAttachment = {
+      content: part.content,
+      size: part.size,
+      contentType,
       contentDisposition: inline ? 'inline' : 'attachment',
       filename: attachment.filename || false,
-      // base64 keeps every byte; a message/* part is written as it is (7bit, checked above).
-      ...(base64 ? { contentTransferEncoding: 'base64' } : {}),
-      ...(inline ? { cid } : cid ? { headers: { 'Content-ID': `<${cid}>` } } : {}),
-    });
+    };
+    if (part.owned) composed.owned = part.owned;
+    // base64 keeps every byte; a message/* part is written as it is (7bit, checked above).
+    if (!contentType.startsWith('message/')) composed.contentTransferEncoding = 'base64';
+    if (inline) composed.cid = cid;
+    else if (cid) composed.headers = { 'Content-ID': `<${cid}>` };
+    result.push(composed);
   }
   return result;
 }
