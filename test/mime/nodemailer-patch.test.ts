@@ -1,8 +1,11 @@
 /**
- * The install-time patch of nodemailer's MimeNode (patches/nodemailer+10.6.1.patch): header keys are
+ * The install-time patch of nodemailer (patches/nodemailer+10.6.1.patch): MimeNode's header keys are
  * normalised once per key, not on every get and set; only a tree's root draws the random part of its
- * boundaries, when the first is needed, not every node as it is made. What a message says must not change.
+ * boundaries, when the first is needed, not every node as it is made; MailComposer's compile() takes the
+ * root's headers from a table, not from each header's name by a regular expression. What a message says
+ * must not change.
  */
+import MailComposer from 'nodemailer/lib/mail-composer';
 import MimeNode from 'nodemailer/lib/mime-node';
 
 async function built(node: MimeNode): Promise<string> {
@@ -61,5 +64,36 @@ describe('MimeNode as patched', () => {
     child.remove();
     const alone = await built(child);
     expect(/boundary="([^"]+)"/.exec(alone)![1]).toMatch(/^--_NmP-[0-9a-f]{16}-Part_\d+$/);
+  });
+
+  it('sets every root header from its option, the hyphenated ones from their camel-case names', () => {
+    const root = new MailComposer({
+      from: 'a@example.com',
+      sender: 's@example.com',
+      to: 'b@example.com',
+      cc: 'c@example.com',
+      bcc: 'd@example.com',
+      replyTo: 'r@example.com',
+      inReplyTo: '<parent@example.com>',
+      references: '<root@example.com> <parent@example.com>',
+      subject: '件名',
+      messageId: '<m@example.com>',
+      date: new Date(Date.UTC(2019, 3, 1, 9, 30)),
+      text: 'x',
+    }).compile();
+    const expected: Array<[string, string]> = [
+      ['From', 'a@example.com'],
+      ['Sender', 's@example.com'],
+      ['To', 'b@example.com'],
+      ['Cc', 'c@example.com'],
+      ['Bcc', 'd@example.com'],
+      ['Reply-To', 'r@example.com'],
+      ['In-Reply-To', '<parent@example.com>'],
+      ['References', '<root@example.com> <parent@example.com>'],
+      ['Subject', '件名'],
+      ['Message-ID', '<m@example.com>'],
+    ];
+    for (const [name, value] of expected) expect(String(root.getHeader(name))).toContain(value);
+    expect(new Date(root.getHeader('Date') as unknown as string).getTime()).toBe(Date.UTC(2019, 3, 1, 9, 30));
   });
 });
