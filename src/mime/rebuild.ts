@@ -381,8 +381,13 @@ async function composeAttachments(
       if (opened && opened.length > UP_FRONT_MAX_BYTES) {
         part = { content: pstStream(opened, label), size: opened.length, contentType: declaredType };
       } else if (opened) {
-        const content = Buffer.allocUnsafe(opened.length);
-        if (content.length > 0) opened.read(content);
+        let content: Buffer = Buffer.allocUnsafe(opened.length);
+        try {
+          if (content.length > 0) opened.read(content);
+        } catch {
+          // As after a failed slice (rebuildMessage): the library's own reading of it, before giving up.
+          content = attachment.content();
+        }
         part = { content, size: content.length, owned: content, contentType: declaredType };
       } else {
         const content = attachment.content();
